@@ -1,0 +1,3 @@
+"""regdesk: a service desk run by its written support regulation."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,240 @@
+"""The ``regdesk`` command.
+
+The ``regulation`` and ``sla`` sub-commands are a stable contract other tools depend on: their
+output formats and exit codes (0 ok, 1 invalid regulation, 2 usage/input error) do not change.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from regdesk.core.calendar import CalendarError
+from regdesk.core.clocks import (
+    EventKind,
+    TicketEvent,
+    TicketFacts,
+    UnknownFactError,
+    clocks_for,
+    evaluate_clocks,
+)
+from regdesk.core.loader import RegulationError, load_regulation, regulation_schema
+from regdesk.core.regulation import ClockName, Regulation
+
+app = typer.Typer(
+    help="regdesk: a service desk run by its written support regulation.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+regulation_app = typer.Typer(
+    help="Check, show and describe regulation files.", no_args_is_help=True
+)
+sla_app = typer.Typer(help="Compute due instants and replay clocks.", no_args_is_help=True)
+app.add_typer(regulation_app, name="regulation")
+app.add_typer(sla_app, name="sla")
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"regdesk: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _load(name_or_path: str) -> Regulation:
+    try:
+        return load_regulation(name_or_path)
+    except RegulationError as exc:
+        if len(exc.problems) == 1 and "no such preset or file" in exc.problems[0].message:
+            _fail(str(exc.problems[0]))
+        _fail(f"invalid regulation {name_or_path!r}:\n{exc}")
+
+
+def parse_instant(text: str, *, what: str = "timestamp") -> datetime:
+    """An ISO 8601 instant with an offset; naive or malformed input is an error."""
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"bad {what} {text!r}: expected ISO 8601 with an offset, e.g. 2026-11-30T09:30:00+03:00"
+        ) from None
+    if value.tzinfo is None:
+        raise ValueError(
+            f"bad {what} {text!r}: no UTC offset (write e.g. {text.strip()}+03:00 or Z)"
+        )
+    return value
+
+
+# --------------------------------------------------------------------------- regulation
+
+
+@regulation_app.command("schema")
+def regulation_schema_cmd() -> None:
+    """Print the JSON Schema of regulation files (for editors)."""
+    typer.echo(regulation_schema())
+
+
+@regulation_app.command("check")
+def regulation_check(
+    file_or_preset: Annotated[str, typer.Argument(help="A preset name or a YAML file.")],
+) -> None:
+    """Validate a regulation; print every error with file, line and field path."""
+    try:
+        reg = load_regulation(file_or_preset)
+    except RegulationError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"ok: {reg.name} version {reg.version} ({file_or_preset})")
+
+
+@regulation_app.command("show")
+def regulation_show(
+    name: Annotated[str, typer.Argument(help="A preset name or a YAML file.")],
+    lang: Annotated[str, typer.Option(help="Language: en or ru.")] = "en",
+) -> None:
+    """Render the regulation as customers read it."""
+    from regdesk.core.render import render_regulation
+
+    typer.echo(render_regulation(_load(name), lang=lang))
+
+
+# --------------------------------------------------------------------------- sla
+
+
+@sla_app.command("due")
+def sla_due(
+    regulation: Annotated[str, typer.Option(help="Preset name or YAML path.")],
+    clock: Annotated[str, typer.Option(help="first_response, next_response or resolution.")],
+    start: Annotated[str, typer.Option(help="ISO 8601 instant the clock starts.")],
+    priority: Annotated[str | None, typer.Option()] = None,
+    tier: Annotated[str | None, typer.Option()] = None,
+    line: Annotated[str | None, typer.Option()] = None,
+    team: Annotated[str | None, typer.Option()] = None,
+    type_: Annotated[str | None, typer.Option("--type")] = None,
+    channel: Annotated[str | None, typer.Option()] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Print the due instant of a clock started at --start (or `none`)."""
+    reg = _load(regulation)
+    try:
+        clock_name = ClockName(clock)
+    except ValueError:
+        _fail(f"unknown clock {clock!r} (use one of: {', '.join(c.value for c in ClockName)})")
+    try:
+        start_at = parse_instant(start, what="--start")
+        facts = TicketFacts(
+            priority=priority, tier=tier, line=line, team=team, type=type_, channel=channel
+        )
+        compiled = clocks_for(reg)
+        due, target, calendar = compiled.due(clock_name, facts, start_at)
+        facts = compiled.completeTicketFacts(facts)
+    except (ValueError, CalendarError) as exc:
+        _fail(str(exc))
+    if as_json:
+        start_local = start_at.astimezone(calendar.zone)
+        explanation = (
+            f"{target.text} for {target.rule}, on {calendar.describe()}; "
+            f"counted from {start_local:%a %Y-%m-%d %H:%M} {start_local.tzname()}"
+        )
+        if due is not None:
+            explanation += f"; due {due:%a %Y-%m-%d %H:%M} {due.tzname()}"
+        payload: dict[str, Any] = {
+            "due": due.isoformat() if due is not None else None,
+            "target": target.as_json(),
+            "calendar": calendar.describe(),
+            "clock": clock_name.value,
+            "facts": facts.as_dict(),
+            "explanation": explanation,
+        }
+        typer.echo(json.dumps(payload, ensure_ascii=False))
+    else:
+        typer.echo(due.isoformat() if due is not None else "none")
+
+
+@sla_app.command("elapsed")
+def sla_elapsed(
+    regulation: Annotated[str, typer.Option(help="Preset name or YAML path.")],
+    from_: Annotated[str, typer.Option("--from", help="ISO 8601 instant.")],
+    to: Annotated[str, typer.Option(help="ISO 8601 instant.")],
+    team: Annotated[str | None, typer.Option()] = None,
+    line: Annotated[str | None, typer.Option()] = None,
+    tier: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Print the business seconds between two instants on the calendar that applies."""
+    reg = _load(regulation)
+    try:
+        start = parse_instant(from_, what="--from")
+        end = parse_instant(to, what="--to")
+        compiled = clocks_for(reg)
+        facts = compiled.completeTicketFacts(TicketFacts(team=team, line=line, tier=tier))
+        calendar = compiled.unit_calendar(facts)
+        seconds = calendar.elapsed(start, end).total_seconds()
+    except (ValueError, CalendarError) as exc:
+        _fail(str(exc))
+    typer.echo(str(int(seconds)))
+
+
+def read_replay(lines: list[str], *, source: str) -> list[TicketEvent]:
+    """Parse `sla replay` JSON lines into events; errors name the line."""
+    events: list[TicketEvent] = []
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            data = json.loads(raw)
+            if not isinstance(data, dict):
+                raise ValueError("expected a JSON object")
+            if "event" not in data or "at" not in data:
+                raise ValueError("each line needs 'at' and 'event'")
+            EventKind(data["event"])
+            events.append(
+                TicketEvent.from_json(data, parse_time=lambda t: parse_instant(t, what="'at'"))
+            )
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{source}:{number}: not JSON: {exc.msg}") from None
+        except (ValueError, KeyError) as exc:
+            message = str(exc)
+            if isinstance(exc, ValueError) and "is not a valid EventKind" in message:
+                known = ", ".join(k.value for k in EventKind)
+                message = f"unknown event {data.get('event')!r} (known: {known})"
+            raise ValueError(f"{source}:{number}: {message}") from None
+    if not events:
+        raise ValueError(f"{source}: no events")
+    return events
+
+
+@sla_app.command("replay")
+def sla_replay(
+    file: Annotated[str, typer.Argument(help="JSON lines file of events ('-' for stdin).")],
+    regulation: Annotated[str, typer.Option(help="Preset name or YAML path.")],
+    now: Annotated[str | None, typer.Option(help="Evaluate at this instant.")] = None,
+) -> None:
+    """Replay a ticket's event history and print every clock as JSON."""
+    reg = _load(regulation)
+    try:
+        if file == "-":
+            lines = sys.stdin.read().splitlines()
+        else:
+            path = Path(file)
+            if not path.exists():
+                raise ValueError(f"no such file {file!r}")
+            lines = path.read_text("utf-8").splitlines()
+        events = read_replay(lines, source=file)
+        at = parse_instant(now, what="--now") if now else None
+        results = evaluate_clocks(reg, events, now=at)
+    except (ValueError, UnknownFactError, CalendarError) as exc:
+        _fail(str(exc))
+    payload = {"clocks": {clock.value: result.as_json() for clock, result in results.items()}}
+    typer.echo(json.dumps(payload, ensure_ascii=False))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

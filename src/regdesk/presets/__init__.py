@@ -1,0 +1,1 @@
+"""The shipped regulation presets (YAML files loaded by name)."""
