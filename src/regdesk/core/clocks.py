@@ -731,6 +731,9 @@ def _result(
         clock_state = ClockState.PAUSED
     assert last_target is not None
     explanation = _explain(track.clock, clock_state, latest, last_target, calendar, zone, cycles)
+    routing = _routing_note(compiled, raw, rule, zone)
+    if routing:
+        explanation = f"{explanation[:-1]}; {routing}."
     return ClockResult(
         clock=track.clock,
         state=clock_state,
@@ -748,6 +751,23 @@ def _result(
 
 
 # --------------------------------------------------------------------------- explanations
+
+
+def _routing_note(
+    compiled: RegulationClocks, cycle: _Cycle, rule: TargetRule | None, zone: ZoneInfo
+) -> str:
+    """'counted on A, then from Tue 11:00 on B' when routing changed the calendar."""
+    spans: list[tuple[BusinessCalendar, int]] = []
+    for segment in cycle.segments:
+        cal = compiled.calendar_for(rule, segment.facts)
+        if not spans or spans[-1][0] is not cal:
+            spans.append((cal, segment.start))
+    if len(spans) < 2:
+        return ""
+    parts = [f"counted on {spans[0][0].describe()}"]
+    for cal, since in spans[1:]:
+        parts.append(f"from {_fmt_at(from_us(since, zone), zone)} on {cal.describe()}")
+    return ", then ".join(parts)
 
 
 def _clock_title(clock: ClockName) -> str:
@@ -801,7 +821,7 @@ def _explain(
     if paused:
         total = sum(((b - a) for a, b in paused if b is not None), timedelta(0))
         open_pause = any(b is None for _, b in paused)
-        text = f"paused {len(paused)} time(s)"
+        text = "paused once" if len(paused) == 1 else f"paused {len(paused)} times"
         if total:
             text += f" for {_fmt_span(total)}"
         if open_pause:
