@@ -131,7 +131,7 @@ def sla_due(
         )
         compiled = clocks_for(reg)
         due, target, calendar = compiled.due(clock_name, facts, start_at)
-        facts = compiled.completeTicketFacts(facts)
+        facts = compiled.complete_facts(facts)
     except (ValueError, CalendarError) as exc:
         _fail(str(exc))
     if as_json:
@@ -170,7 +170,7 @@ def sla_elapsed(
         start = parse_instant(from_, what="--from")
         end = parse_instant(to, what="--to")
         compiled = clocks_for(reg)
-        facts = compiled.completeTicketFacts(TicketFacts(team=team, line=line, tier=tier))
+        facts = compiled.complete_facts(TicketFacts(team=team, line=line, tier=tier))
         calendar = compiled.unit_calendar(facts)
         seconds = calendar.elapsed(start, end).total_seconds()
     except (ValueError, CalendarError) as exc:

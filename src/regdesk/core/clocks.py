@@ -549,7 +549,11 @@ def _apply(
     elif kind is EventKind.INTERNAL_NOTE:
         return  # never meets a response clock
     elif kind is EventKind.STATUS:
-        target = Status(event.to or "").value
+        try:
+            target = Status(event.to or "").value
+        except ValueError:
+            known = ", ".join(s.value for s in Status)
+            raise ValueError(f"unknown status {event.to!r} (known: {known})") from None
         if target == Status.RESOLVED.value:
             _resolve(state, tracks, res, at)
         elif target in CLOSED_STATUSES:
