@@ -96,7 +96,7 @@ def _expected(error: dict[str, Any]) -> str:
     if error.get("type") == "extra_forbidden":
         return "unknown field (check the spelling; see `regdesk regulation schema`)"
     value = error.get("input")
-    if error.get("type") not in {"missing"} and isinstance(value, str | int | float | bool):
+    if isinstance(value, str | int | float | bool) and repr(value) not in message:
         return f"{message} (got {value!r})"
     return message
 
@@ -110,6 +110,9 @@ def load_regulation_text(text: str, *, file: str = "<regulation>") -> Regulation
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
+        context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and context_mark is not None and context_mark.line + 1 != line:
+            problem = f"{problem} ({context} that starts on line {context_mark.line + 1})"
         raise RegulationError(
             [RegulationProblem(file, line, "", f"not valid YAML: {problem}")]
         ) from None

@@ -608,13 +608,17 @@ class Product(_Model):
             return None
         for item in self.versions:
             if item.id == version:
-                released = item.released
-                try:
-                    end = released.replace(year=released.year + self.support_years)
-                except ValueError:  # 29 February
-                    end = released.replace(year=released.year + self.support_years, day=28)
-                return end - timedelta(days=1)
+                return support_end(item.released, self.support_years)
         return None
+
+
+def support_end(released: date, years: int) -> date:
+    """Last supported day of a version released on ``released`` with ``years`` of support."""
+    try:
+        end = released.replace(year=released.year + years)
+    except ValueError:  # released on 29 February
+        end = released.replace(year=released.year + years, day=28)
+    return end - timedelta(days=1)
 
 
 class Section(_Model):
