@@ -1,0 +1,1 @@
+"""Django configuration of the service desk."""

@@ -1,0 +1,58 @@
+"""Full-text search: PostgreSQL full-text search, SQLite FTS5 on the embedded default.
+
+The index holds one document per ticket (number, subject, field values, message bodies); the
+services refresh it whenever a ticket or its messages change.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
+
+from regdesk.tickets.models import Ticket
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+def ticket_document(ticket: Ticket) -> str:
+    parts = [ticket.reference, ticket.subject]
+    parts += [str(value) for value in (ticket.fields or {}).values()]
+    parts += list(ticket.messages.values_list("body", flat=True))
+    return "\n".join(parts)
+
+
+def search_index_update(ticket: Ticket) -> None:
+    document = ticket_document(ticket)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "INSERT INTO tickets_search (ticket_id, document) "
+                "VALUES (%s, to_tsvector('simple', %s)) "
+                "ON CONFLICT (ticket_id) DO UPDATE SET document = EXCLUDED.document",
+                [ticket.pk, document],
+            )
+        else:
+            cursor.execute("DELETE FROM tickets_fts WHERE rowid = %s", [ticket.pk])
+            cursor.execute(
+                "INSERT INTO tickets_fts (rowid, document) VALUES (%s, %s)", [ticket.pk, document]
+            )
+
+
+def ticket_search(tickets: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
+    """Narrow ``tickets`` (already visibility-filtered) to those matching every word of ``text``."""
+    words = _TOKEN.findall(text.lower())
+    if not words:
+        return tickets
+    if connection.vendor == "postgresql":
+        query = " & ".join(f"{w}:*" for w in words)
+        matching = RawSQL(
+            "SELECT ticket_id FROM tickets_search WHERE document @@ to_tsquery('simple', %s)",
+            [query],
+        )
+    else:
+        query = " ".join(f'"{w}"*' for w in words)
+        matching = RawSQL("SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH %s", [query])
+    return tickets.filter(id__in=matching)

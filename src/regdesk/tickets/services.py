@@ -1,0 +1,927 @@
+"""Every write to a ticket goes through these services (keyword arguments, typed).
+
+Each service validates against the regulation that governs the ticket, writes the rows, appends
+to the event log and recomputes the stored clock state with ``regdesk.core``. Views, API
+endpoints, channel handlers and tasks only parse input and call them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from regdesk.core.clocks import ClockState, TicketFacts, evaluate_clocks
+from regdesk.core.clocks import EventKind as CoreEvent
+from regdesk.core.clocks import TicketEvent as CoreTicketEvent
+from regdesk.core.intake import attachment_problem, check_fields
+from regdesk.core.regulation import (
+    ChannelRole,
+    ClockName,
+    Regulation,
+    local_text,
+    support_end,
+)
+from regdesk.desks.models import Desk
+from regdesk.desks.selectors import regulation_current
+from regdesk.directory.models import Person, ProductVersion
+from regdesk.tickets import crypto
+from regdesk.tickets.models import (
+    OPEN_STATUSES,
+    Attachment,
+    Message,
+    Status,
+    Ticket,
+    TicketEvent,
+    TicketSecret,
+)
+from regdesk.tickets.search import search_index_update
+from regdesk.tickets.selectors import is_agent_of
+
+Kind = TicketEvent.Kind
+DESCRIPTION_FIELD = "description"
+
+
+class TicketError(Exception):
+    """A request the regulation or the lifecycle does not allow; ``errors`` maps fields to text."""
+
+    def __init__(self, message: str, errors: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or {}
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An attachment to store: a name, its bytes' reader and size."""
+
+    name: str
+    content: UploadedFile
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _now(at: datetime | None) -> datetime:
+    return at if at is not None else timezone.now()
+
+
+def _event(
+    ticket: Ticket,
+    kind: str,
+    *,
+    at: datetime,
+    user: User | None = None,
+    person: Person | None = None,
+    public: bool = False,
+    **data: Any,
+) -> TicketEvent:
+    return TicketEvent.objects.create(
+        ticket=ticket,
+        kind=kind,
+        at=at,
+        actor_user=user,
+        actor_person=person,
+        public=public,
+        data=data,
+    )
+
+
+def _touch(ticket: Ticket, at: datetime, *fields: str) -> None:
+    ticket.updated_at = at
+    ticket.save(update_fields=[*fields, "updated_at"])
+
+
+def _require_open(ticket: Ticket) -> None:
+    if ticket.status not in OPEN_STATUSES:
+        raise TicketError(
+            _("Ticket %(ref)s is closed (%(status)s).")
+            % {"ref": ticket.reference, "status": ticket.get_status_display()}
+        )
+
+
+def _check_choice(value: str, known: Iterable[str], what: str) -> None:
+    known = list(known)
+    if value not in known:
+        raise TicketError(
+            _("Unknown %(what)s %(value)s (known: %(known)s).")
+            % {"what": what, "value": repr(value), "known": ", ".join(known) or "—"},
+            {what: _("unknown value")},
+        )
+
+
+def _store_attachments(
+    message: Message, regulation: Regulation, uploads: Sequence[UploadedFile]
+) -> list[Attachment]:
+    stored = []
+    for upload in uploads:
+        upload.seek(0)
+        data = upload.read()
+        stored.append(
+            Attachment.objects.create(
+                message=message,
+                file=_content_file(data, upload.name or "attachment"),
+                filename=upload.name or "attachment",
+                content_type=getattr(upload, "content_type", "") or "application/octet-stream",
+                size=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+            )
+        )
+    return stored
+
+
+def _content_file(data: bytes, name: str) -> Any:
+    from django.core.files.base import ContentFile
+
+    return ContentFile(data, name=name.replace("/", "_").replace("\\", "_")[-200:])
+
+
+def attachments_check(*, regulation: Regulation, uploads: Sequence[UploadedFile]) -> dict[str, str]:
+    """Per-file problems under the regulation's attachment policy (empty when all pass)."""
+    problems: dict[str, str] = {}
+    for upload in uploads:
+        upload.seek(0)
+        head = upload.read(4096)
+        upload.seek(0)
+        problem = attachment_problem(
+            regulation.attachments,
+            filename=upload.name or "attachment",
+            size=upload.size or 0,
+            head=head,
+        )
+        if problem:
+            problems[upload.name or "attachment"] = problem
+    return problems
+
+
+def _lifecycle(desk: Desk, fields: dict[str, Any], at: datetime) -> tuple[bool, str]:
+    """Whether the product version named in the fields is out of its support period."""
+    version = str(fields.get("version") or "")
+    product = str(fields.get("product") or "")
+    if not version:
+        return False, ""
+    candidates = ProductVersion.objects.filter(product__desk=desk, version=version).select_related(
+        "product"
+    )
+    if product:
+        candidates = candidates.filter(product__code=product)
+    for item in candidates:
+        years = item.product.support_years
+        if years is None:
+            continue
+        last_day = support_end(item.released, years)
+        if at.date() > last_day:
+            note = _("%(product)s %(version)s was released %(released)s; support ended %(end)s.")
+            return True, note % {
+                "product": item.product.title,
+                "version": version,
+                "released": item.released.isoformat(),
+                "end": last_day.isoformat(),
+            }
+    return False, ""
+
+
+# --------------------------------------------------------------------------- clocks
+
+
+def core_events(ticket: Ticket) -> list[CoreTicketEvent]:
+    """The ticket's history as the clock engine sees it."""
+    events: list[CoreTicketEvent] = []
+    mapping = {k.value for k in CoreEvent}
+    for row in ticket.events.order_by("at", "id").only("kind", "at", "data"):
+        if row.kind not in mapping:
+            continue
+        kind = CoreEvent(row.kind)
+        data = row.data or {}
+        if kind is CoreEvent.CREATED:
+            facts = TicketFacts(
+                **{k: data.get(k) for k in ("priority", "tier", "line", "team", "type", "channel")}
+            )
+            events.append(CoreTicketEvent(at=row.at, kind=kind, facts=facts))
+        elif kind is CoreEvent.AGREED_TARGET:
+            events.append(
+                CoreTicketEvent(
+                    at=row.at,
+                    kind=kind,
+                    clock=ClockName(data["clock"]),
+                    duration=timedelta(seconds=float(data["seconds"])),
+                )
+            )
+        else:
+            events.append(CoreTicketEvent(at=row.at, kind=kind, to=data.get("to")))
+    return events
+
+
+def ticket_clocks_recompute(*, ticket: Ticket, now: datetime | None = None) -> None:
+    """Recompute and store the ticket's clocks (next due instant, breach, explanations)."""
+    moment = _now(now)
+    results = evaluate_clocks(ticket.regulation_version.clocks, core_events(ticket), now=moment)
+    next_due: tuple[datetime, str] | None = None
+    breached = False
+    state: dict[str, Any] = {}
+    for clock, result in results.items():
+        if result.state is ClockState.NOT_DEFINED:
+            continue
+        state[clock.value] = result.as_json()
+        running = result.state in (ClockState.RUNNING,)
+        if running and result.due is not None and (next_due is None or result.due < next_due[0]):
+            next_due = (result.due, clock.value)
+        breached = (
+            breached
+            or (result.breached and result.state is not ClockState.MET)
+            or any(c.breached for c in result.cycles)
+        )
+    ticket.clock_state = state
+    ticket.next_due_at = next_due[0] if next_due else None
+    ticket.next_due_clock = next_due[1] if next_due else ""
+    ticket.breached = breached
+    ticket.next_check_at = ticket.next_due_at
+    ticket.save(
+        update_fields=["clock_state", "next_due_at", "next_due_clock", "breached", "next_check_at"]
+    )
+
+
+def _after_change(ticket: Ticket, *, at: datetime, reindex: bool = False) -> None:
+    ticket_clocks_recompute(ticket=ticket, now=at)
+    if reindex:
+        search_index_update(ticket)
+
+
+# --------------------------------------------------------------------------- create
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    desk: Desk,
+    requester: Person,
+    request_type: str,
+    subject: str,
+    body: str,
+    fields: dict[str, Any] | None = None,
+    channel: str,
+    proposed_priority: str | None = None,
+    attachments: Sequence[UploadedFile] = (),
+    actor_user: User | None = None,
+    language: str = "",
+    strict: bool = True,
+    at: datetime | None = None,
+) -> Ticket:
+    """Register a request under the desk's current regulation.
+
+    ``strict`` (forms, API): missing required fields are errors and nothing is stored. Not strict
+    (email, Telegram): the request is registered and returned to the requester asking for exactly
+    what is missing.
+    """
+    moment = _now(at)
+    version = regulation_current(desk=desk, at=moment)
+    regulation = version.regulation
+    errors: dict[str, str] = {}
+    if request_type not in {t.id for t in regulation.request_types}:
+        errors["request_type"] = _("Choose a request type.")
+    try:
+        channel_spec = regulation.channel(channel)
+    except KeyError:
+        channel_spec = None
+        errors["channel"] = _("This desk does not take requests by %(channel)s.") % {
+            "channel": channel
+        }
+    if channel_spec is not None and channel_spec.role is not ChannelRole.OPENS:
+        errors["channel"] = _("Requests cannot be opened by %(channel)s.") % {"channel": channel}
+    if not subject.strip():
+        errors["subject"] = _("Write a subject.")
+    if not body.strip():
+        errors["body"] = _("Describe the request.")
+    priorities = [p.id for p in regulation.priorities]
+    if proposed_priority and proposed_priority not in priorities:
+        errors["priority"] = _("Unknown priority.")
+    check = None
+    if "request_type" not in errors:
+        values = dict(fields or {})
+        # The request's message is its description: a regulation's `description` field is
+        # answered by the message body and not stored twice.
+        field_ids = {spec.id for spec in regulation.fields_for(request_type)}
+        if DESCRIPTION_FIELD in field_ids and body.strip():
+            values[DESCRIPTION_FIELD] = body.strip()
+        check = check_fields(regulation, request_type, values, lang=language or "en")
+        check.values.pop(DESCRIPTION_FIELD, None)
+        errors.update(check.errors)
+        if strict:
+            for spec in check.missing:
+                errors[spec.id] = _("This field is required.")
+    errors.update(attachments_check(regulation=regulation, uploads=attachments))
+    if errors:
+        raise TicketError(_("The request has errors; nothing was registered."), errors)
+    assert check is not None
+    assert channel_spec is not None
+
+    rtype = regulation.request_type(request_type)
+    if channel_spec.sets_priority:
+        priority = channel_spec.sets_priority
+    elif proposed_priority and regulation.requester_sets_priority:
+        priority = proposed_priority
+    else:
+        priority = rtype.default_priority or regulation.default_priority
+    organisation = requester.organisation
+    tiers = {u.id for u in regulation.tiers}
+    tier = organisation.tier if organisation and organisation.tier in tiers else ""
+    tier = tier or (regulation.default_tier or "")
+    line = rtype.line or regulation.default_line or ""
+    team = rtype.team or ""
+
+    # The number: the counter row is locked until commit, so concurrent creations neither
+    # duplicate nor leave gaps (a rolled-back creation rolls the counter back too).
+    Desk.objects.filter(pk=desk.pk).update(next_number=F("next_number") + 1)
+    number = Desk.objects.select_for_update().values_list("next_number", flat=True).get(pk=desk.pk)
+    number -= 1
+    out_of_lifecycle, lifecycle_note = _lifecycle(desk, check.values, moment)
+    ticket = Ticket.objects.create(
+        desk=desk,
+        number=number,
+        reference=f"{desk.ticket_prefix}-{number:06d}",
+        regulation_version=version,
+        request_type=request_type,
+        fields=check.values,
+        missing_fields=[spec.id for spec in check.missing],
+        subject=subject.strip()[:300],
+        requester=requester,
+        organisation=organisation,
+        channel=channel,
+        status=Status.NEW,
+        priority=priority,
+        proposed_priority=proposed_priority or "",
+        tier=tier,
+        line=line,
+        team=team,
+        language=language or requester.language or regulation.languages[0],
+        out_of_lifecycle=out_of_lifecycle,
+        lifecycle_note=lifecycle_note,
+        created_at=moment,
+        updated_at=moment,
+    )
+    for field_id, value in check.secrets.items():
+        TicketSecret.objects.create(
+            ticket=ticket, field_id=field_id, ciphertext=crypto.encrypt(value)
+        )
+    message = Message.objects.create(
+        ticket=ticket,
+        kind=Message.Kind.CUSTOMER,
+        author_person=requester,
+        channel=channel,
+        body=body.strip(),
+        created_at=moment,
+    )
+    _store_attachments(message, regulation, attachments)
+    _event(
+        ticket,
+        Kind.CREATED,
+        at=moment,
+        user=actor_user,
+        person=requester,
+        public=True,
+        priority=priority,
+        tier=tier or None,
+        line=line or None,
+        team=team or None,
+        type=request_type,
+        channel=channel,
+        number=ticket.reference,
+        out_of_lifecycle=out_of_lifecycle,
+    )
+    if check.missing:
+        _return(ticket, missing=[s.id for s in check.missing], body="", user=None, at=moment)
+    _after_change(ticket, at=moment, reindex=True)
+    return ticket
+
+
+# --------------------------------------------------------------------------- conversation
+
+
+@transaction.atomic
+def ticket_reply(
+    *,
+    ticket: Ticket,
+    author: User,
+    body: str,
+    attachments: Sequence[UploadedFile] = (),
+    status_after: str | None = Status.ANSWERED,
+    at: datetime | None = None,
+) -> Message:
+    """A public reply by support; by default the ticket becomes answered (handled)."""
+    moment = _now(at)
+    if not body.strip():
+        raise TicketError(_("Write a reply."), {"body": _("Write a reply.")})
+    _require_agent(ticket, author)
+    regulation = ticket.regulation_version.regulation
+    problems = attachments_check(regulation=regulation, uploads=attachments)
+    if problems:
+        raise TicketError(_("Some attachments are not accepted."), problems)
+    message = Message.objects.create(
+        ticket=ticket,
+        kind=Message.Kind.AGENT,
+        author_user=author,
+        channel="portal",
+        body=body.strip(),
+        created_at=moment,
+    )
+    _store_attachments(message, regulation, attachments)
+    _event(ticket, Kind.AGENT_REPLY, at=moment, user=author, public=True, message=message.pk)
+    if status_after and status_after != ticket.status and ticket.status in OPEN_STATUSES:
+        _set_status(ticket, status_after, at=moment, user=author)
+    _touch(ticket, moment, "status")
+    _after_change(ticket, at=moment, reindex=True)
+    return message
+
+
+@transaction.atomic
+def ticket_note(*, ticket: Ticket, author: User, body: str, at: datetime | None = None) -> Message:
+    """An internal note: never shown to the requester, never meets a response clock."""
+    moment = _now(at)
+    if not body.strip():
+        raise TicketError(_("Write a note."), {"body": _("Write a note.")})
+    _require_agent(ticket, author)
+    message = Message.objects.create(
+        ticket=ticket,
+        kind=Message.Kind.NOTE,
+        author_user=author,
+        body=body.strip(),
+        created_at=moment,
+    )
+    _event(ticket, Kind.INTERNAL_NOTE, at=moment, user=author, message=message.pk)
+    _touch(ticket, moment)
+    _after_change(ticket, at=moment, reindex=True)
+    return message
+
+
+@transaction.atomic
+def ticket_customer_reply(
+    *,
+    ticket: Ticket,
+    person: Person,
+    body: str,
+    channel: str = "portal",
+    attachments: Sequence[UploadedFile] = (),
+    fields: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> Message:
+    """A message from the requester: it reopens a resolved or answered ticket, and takes it
+    out of waiting_for_customer (with any of the missing fields it supplies)."""
+    moment = _now(at)
+    if not body.strip():
+        raise TicketError(_("Write a message."), {"body": _("Write a message.")})
+    if ticket.status in (Status.REFUSED, Status.MERGED):
+        raise TicketError(_("This request is closed; please open a new one."))
+    regulation = ticket.regulation_version.regulation
+    problems = attachments_check(regulation=regulation, uploads=attachments)
+    if problems:
+        raise TicketError(_("Some attachments are not accepted."), problems)
+    if fields:
+        _merge_fields(ticket, regulation, fields, at=moment, person=person)
+    message = Message.objects.create(
+        ticket=ticket,
+        kind=Message.Kind.CUSTOMER,
+        author_person=person,
+        channel=channel,
+        body=body.strip(),
+        created_at=moment,
+    )
+    _store_attachments(message, regulation, attachments)
+    if ticket.status == Status.RESOLVED:
+        _event(ticket, Kind.REOPENED, at=moment, person=person, public=True, message=message.pk)
+        _event(
+            ticket, Kind.CUSTOMER_MESSAGE, at=moment, person=person, public=True, message=message.pk
+        )
+        ticket.status = Status.ACCEPTED
+        ticket.resolved_at = None
+        _touch(ticket, moment, "status", "resolved_at")
+    else:
+        _event(
+            ticket, Kind.CUSTOMER_MESSAGE, at=moment, person=person, public=True, message=message.pk
+        )
+        if ticket.status in (Status.ANSWERED, Status.WAITING_FOR_CUSTOMER):
+            _set_status(ticket, Status.ACCEPTED, at=moment, person=person)
+        _touch(ticket, moment, "status")
+    _after_change(ticket, at=moment, reindex=True)
+    return message
+
+
+def _merge_fields(
+    ticket: Ticket,
+    regulation: Regulation,
+    fields: dict[str, Any],
+    *,
+    at: datetime,
+    person: Person | None = None,
+    user: User | None = None,
+) -> None:
+    merged = {**ticket.fields, **fields}
+    if any(spec.id == DESCRIPTION_FIELD for spec in regulation.fields_for(ticket.request_type)):
+        merged.setdefault(DESCRIPTION_FIELD, ticket.subject)
+    check = check_fields(regulation, ticket.request_type, merged)
+    if check.errors:
+        raise TicketError(_("Some fields are not valid."), check.errors)
+    for field_id, value in check.secrets.items():
+        TicketSecret.objects.update_or_create(
+            ticket=ticket, field_id=field_id, defaults={"ciphertext": crypto.encrypt(value)}
+        )
+    changed = sorted(k for k in fields if ticket.fields.get(k) != check.values.get(k))
+    check.values.pop(DESCRIPTION_FIELD, None)
+    ticket.fields = check.values
+    ticket.missing_fields = [spec.id for spec in check.missing]
+    ticket.save(update_fields=["fields", "missing_fields"])
+    if changed:
+        _event(ticket, Kind.FIELDS, at=at, user=user, person=person, public=True, changed=changed)
+
+
+@transaction.atomic
+def ticket_update_fields(
+    *, ticket: Ticket, actor: User, fields: dict[str, Any], at: datetime | None = None
+) -> Ticket:
+    moment = _now(at)
+    _require_agent(ticket, actor)
+    _merge_fields(ticket, ticket.regulation_version.regulation, fields, at=moment, user=actor)
+    _touch(ticket, moment)
+    _after_change(ticket, at=moment, reindex=True)
+    return ticket
+
+
+# --------------------------------------------------------------------------- lifecycle
+
+
+def _require_agent(ticket: Ticket, user: User) -> None:
+    if not is_agent_of(user, ticket.desk_id):
+        raise TicketError(_("Only agents of this desk can do that."))
+
+
+def _set_status(
+    ticket: Ticket,
+    status: str,
+    *,
+    at: datetime,
+    user: User | None = None,
+    person: Person | None = None,
+    **data: Any,
+) -> None:
+    old = ticket.status
+    ticket.status = status
+    _event(
+        ticket,
+        Kind.STATUS,
+        at=at,
+        user=user,
+        person=person,
+        public=True,
+        to=status,
+        **{"from": old},
+        **data,
+    )
+
+
+@transaction.atomic
+def ticket_accept(*, ticket: Ticket, actor: User, at: datetime | None = None) -> Ticket:
+    """Accept a new request for work (and take it when nobody has)."""
+    moment = _now(at)
+    _require_agent(ticket, actor)
+    if ticket.status != Status.NEW:
+        raise TicketError(_("Only a new request can be accepted."))
+    _set_status(ticket, Status.ACCEPTED, at=moment, user=actor)
+    if ticket.assignee_id is None:
+        ticket.assignee = actor
+        _event(ticket, Kind.ASSIGNED, at=moment, user=actor, to=actor.pk, name=str(actor))
+    _touch(ticket, moment, "status", "assignee")
+    _after_change(ticket, at=moment)
+    return ticket
+
+
+@transaction.atomic
+def ticket_assign(
+    *, ticket: Ticket, actor: User, assignee: User | None, at: datetime | None = None
+) -> Ticket:
+    moment = _now(at)
+    _require_agent(ticket, actor)
+    if assignee is not None and not is_agent_of(assignee, ticket.desk_id):
+        raise TicketError(_("%(name)s is not an agent of this desk.") % {"name": assignee})
+    ticket.assignee = assignee
+    _event(
+        ticket,
+        Kind.ASSIGNED,
+        at=moment,
+        user=actor,
+        to=assignee.pk if assignee else None,
+        name=str(assignee or ""),
+    )
+    _touch(ticket, moment, "assignee")
+    return ticket
+
+
+@transaction.atomic
+def ticket_change_priority(
+    *, ticket: Ticket, actor: User, priority: str, reason: str, at: datetime | None = None
+) -> Ticket:
+    """Change the priority; a reason is required and the change is shown to the requester."""
+    moment = _now(at)
+    _require_agent(ticket, actor)
+    regulation = ticket.regulation_version.regulation
+    _check_choice(priority, [p.id for p in regulation.priorities], "priority")
+    if not reason.strip():
+        raise TicketError(_("Give a reason for the priority change."), {"reason": _("Required.")})
+    if priority == ticket.priority:
+        return ticket
+    old = ticket.priority
+    ticket.priority = priority
+    _event(
+        ticket,
+        Kind.PRIORITY,
+        at=moment,
+        user=actor,
+        public=True,
+        to=priority,
+        reason=reason.strip(),
+        **{"from": old},
+    )
+    _touch(ticket, moment, "priority")
+    _after_change(ticket, at=moment)
+    return ticket
+
+
+def _change_unit(
+    ticket: Ticket, actor: User, *, key: str, group: str, value: str, at: datetime | None
+) -> Ticket:
+    moment = _now(at)
+    _require_agent(ticket, actor)
+    regulation = ticket.regulation_version.regulation
+    if value:
+        _check_choice(value, [u.id for u in getattr(regulation, group)], key)
+    if getattr(ticket, key) == value:
+        return ticket
+    old = getattr(ticket, key)
+    setattr(ticket, key, value)
+    _event(ticket, key, at=moment, user=actor, to=value or None, **{"from": old})
+    _touch(ticket, moment, key)
+    _after_change(ticket, at=moment)
+    return ticket
+
+
+def ticket_change_team(
+    *, ticket: Ticket, actor: User, team: str, at: datetime | None = None
+) -> Ticket:
+    with transaction.atomic():
+        return _change_unit(ticket, actor, key="team", group="teams", value=team, at=at)
+
+
+def ticket_change_line(
+    *, ticket: Ticket, actor: User, line: str, at: datetime | None = None
+) -> Ticket:
+    with transaction.atomic():
+        return _change_unit(ticket, actor, key="line", group="lines", value=line, at=at)
+
+
+def _return(
+    ticket: Ticket, *, missing: list[str], body: str, user: User | None, at: datetime
+) -> None:
+    regulation = ticket.regulation_version.regulation
+    labels = []
+    specs = {s.id: s for s in regulation.fields_for(ticket.request_type)}
+    for field_id in missing:
+        spec = specs.get(field_id)
+        labels.append(local_text(spec.label, ticket.language) if spec else field_id)
+    text = body.strip()
+    if labels:
+        listing = "\n".join(f"- {label}" for label in labels)
+        text = (text + "\n\n" if text else "") + _(
+            "To go on with your request we need:\n%(list)s"
+        ) % {"list": listing}
+    Message.objects.create(
+        ticket=ticket,
+        kind=Message.Kind.AGENT if user else Message.Kind.SYSTEM,
+        author_user=user,
+        body=text or _("We need more information."),
+        created_at=at,
+    )
+    if user is not None:
+        _event(ticket, Kind.AGENT_REPLY, at=at, user=user, public=True)
+    _set_status(ticket, Status.WAITING_FOR_CUSTOMER, at=at, user=user, missing=missing)
+    ticket.missing_fields = missing
+    ticket.save(update_fields=["status", "missing_fields"])
+
+
+@transaction.atomic
+def ticket_return_for_information(
+    *, ticket: Ticket, actor: User, missing: list[str], body: str = "", at: datetime | None = None
+) -> Ticket:
+    """Return the request asking for exactly what is missing; resolution pauses meanwhile."""
+    moment = _now(at)
+    _require_agent(ticket, actor)
+    _require_open(ticket)
+    known = {s.id for s in ticket.regulation_version.regulation.fields_for(ticket.request_type)}
+    unknown = [m for m in missing if m not in known]
+    if unknown:
+        raise TicketError(_("Unknown fields: %(f)s") % {"f": ", ".join(unknown)})
+    if not missing and not body.strip():
+        raise TicketError(_("Say what is missing."), {"body": _("Required.")})
+    _return(ticket, missing=missing, body=body, user=actor, at=moment)
+    _touch(ticket, moment)
+    _after_change(ticket, at=moment, reindex=True)
+    return ticket
+
+
+@transaction.atomic
+def ticket_resolve(
+    *,
+    ticket: Ticket,
+    actor_user: User | None = None,
+    actor_person: Person | None = None,
+    at: datetime | None = None,
+) -> Ticket:
+    """Resolve: closed by support, or confirmed by the customer ("this solved my problem")."""
+    moment = _now(at)
+    if actor_user is not None:
+        _require_agent(ticket, actor_user)
+    elif actor_person is None or (
+        actor_person.pk != ticket.requester_id
+        and not (
+            actor_person.is_organisation_manager
+            and actor_person.organisation_id == ticket.organisation_id
+        )
+    ):
+        raise TicketError(_("Only the requester or support can resolve this request."))
+    _require_open(ticket)
+    old = ticket.status
+    ticket.status = Status.RESOLVED
+    ticket.resolved_at = moment
+    _event(
+        ticket,
+        Kind.RESOLVED,
+        at=moment,
+        user=actor_user,
+        person=actor_person,
+        public=True,
+        to=Status.RESOLVED.value,
+        confirmed_by_customer=actor_person is not None,
+        **{"from": old},
+    )
+    _touch(ticket, moment, "status", "resolved_at")
+    _after_change(ticket, at=moment)
+    return ticket
+
+
+@transaction.atomic
+def ticket_reopen(
+    *,
+    ticket: Ticket,
+    actor_user: User | None = None,
+    actor_person: Person | None = None,
+    at: datetime | None = None,
+) -> Ticket:
+    moment = _now(at)
+    if actor_user is not None:
+        _require_agent(ticket, actor_user)
+    if ticket.status != Status.RESOLVED:
+        raise TicketError(_("Only a resolved request can be reopened."))
+    ticket.status = Status.ACCEPTED
+    ticket.resolved_at = None
+    _event(ticket, Kind.REOPENED, at=moment, user=actor_user, person=actor_person, public=True)
+    _touch(ticket, moment, "status", "resolved_at")
+    _after_change(ticket, at=moment)
+    return ticket
+
+
+@transaction.atomic
+def ticket_refuse(
+    *, ticket: Ticket, actor: User, reason: str, body: str = "", at: datetime | None = None
+) -> Ticket:
+    """Refuse with a reason of the regulation (discourtesy, out of lifecycle, …)."""
+    moment = _now(at)
+    _require_agent(ticket, actor)
+    _require_open(ticket)
+    regulation = ticket.regulation_version.regulation
+    reasons = [r.id for r in regulation.refusal_reasons] or ["other"]
+    _check_choice(reason, reasons, "reason")
+    if body.strip():
+        Message.objects.create(
+            ticket=ticket,
+            kind=Message.Kind.AGENT,
+            author_user=actor,
+            body=body.strip(),
+            created_at=moment,
+        )
+    ticket.refusal_reason = reason
+    _set_status(ticket, Status.REFUSED, at=moment, user=actor, reason=reason)
+    _touch(ticket, moment, "status", "refusal_reason")
+    _after_change(ticket, at=moment, reindex=bool(body.strip()))
+    return ticket
+
+
+@transaction.atomic
+def ticket_set_agreed_target(
+    *, ticket: Ticket, actor: User, clock: str, hours: float, at: datetime | None = None
+) -> Ticket:
+    """Agree a target for a clock whose regulation says 'agreed per ticket'."""
+    moment = _now(at)
+    _require_agent(ticket, actor)
+    _check_choice(clock, [c.value for c in ClockName], "clock")
+    if not 0 < hours <= 10_000:
+        raise TicketError(_("Give a number of business hours."), {"hours": _("Out of range.")})
+    _event(
+        ticket,
+        Kind.AGREED_TARGET,
+        at=moment,
+        user=actor,
+        public=True,
+        clock=clock,
+        seconds=hours * 3600,
+    )
+    _touch(ticket, moment)
+    _after_change(ticket, at=moment)
+    return ticket
+
+
+@transaction.atomic
+def ticket_split(
+    *, ticket: Ticket, actor: User, parts: list[tuple[str, str]], at: datetime | None = None
+) -> list[Ticket]:
+    """One issue per ticket: open a new ticket per (subject, text) part, linked to this one."""
+    moment = _now(at)
+    _require_agent(ticket, actor)
+    if not parts:
+        raise TicketError(_("Give at least one part to split off."))
+    created = []
+    for subject, body in parts:
+        child = ticket_create(
+            desk=ticket.desk,
+            requester=ticket.requester,
+            request_type=ticket.request_type,
+            subject=subject,
+            body=body,
+            fields=dict(ticket.fields),
+            channel=ticket.channel,
+            actor_user=actor,
+            language=ticket.language,
+            strict=False,
+            at=moment,
+        )
+        if child.priority != ticket.priority:
+            child.priority = ticket.priority
+            child.save(update_fields=["priority"])
+        child.split_from = ticket
+        child.save(update_fields=["split_from"])
+        _event(child, Kind.SPLIT, at=moment, user=actor, public=True, parent=ticket.reference)
+        created.append(child)
+    _event(
+        ticket,
+        Kind.SPLIT,
+        at=moment,
+        user=actor,
+        public=True,
+        children=[c.reference for c in created],
+    )
+    _touch(ticket, moment)
+    return created
+
+
+@transaction.atomic
+def ticket_merge(
+    *, source: Ticket, target: Ticket, actor: User, at: datetime | None = None
+) -> Ticket:
+    """Merge a duplicate into another ticket of the same desk; the duplicate closes as merged."""
+    moment = _now(at)
+    _require_agent(source, actor)
+    if source.pk == target.pk or source.desk_id != target.desk_id:
+        raise TicketError(_("Merge into another ticket of the same desk."))
+    _require_open(source)
+    source.merged_into = target
+    _set_status(source, Status.MERGED, at=moment, user=actor, into=target.reference)
+    _touch(source, moment, "status", "merged_into")
+    Message.objects.create(
+        ticket=target,
+        kind=Message.Kind.SYSTEM,
+        body=_("Merged from %(ref)s: %(subject)s")
+        % {"ref": source.reference, "subject": source.subject},
+        created_at=moment,
+    )
+    _event(target, Kind.MERGED, at=moment, user=actor, public=True, source=source.reference)
+    _touch(target, moment)
+    _after_change(source, at=moment)
+    _after_change(target, at=moment, reindex=True)
+    return target
+
+
+@transaction.atomic
+def secret_reveal(*, ticket: Ticket, field_id: str, user: User, at: datetime | None = None) -> str:
+    """Decrypt a secret field for an agent of the ticket's desk; every reveal is logged."""
+    if not is_agent_of(user, ticket.desk_id):
+        raise TicketError(_("Only agents of this desk can see secrets."))
+    secret = TicketSecret.objects.filter(ticket=ticket, field_id=field_id).first()
+    if secret is None:
+        raise TicketError(_("No such secret."))
+    _event(ticket, Kind.SECRET_REVEALED, at=_now(at), user=user, field=field_id)
+    return crypto.decrypt(secret.ciphertext)
