@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "regdesk.tickets",
     "regdesk.portal",
     "regdesk.workspace",
+    "regdesk.api",
 ]
 
 MIDDLEWARE = [
@@ -118,6 +119,15 @@ EMAIL_BACKEND = env_str("REGDESK_EMAIL_BACKEND", "django.core.mail.backends.cons
 EMAIL_HOST = env_str("REGDESK_SMTP_HOST", "127.0.0.1")
 EMAIL_PORT = env_int("REGDESK_SMTP_PORT", 25, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("REGDESK_FROM_EMAIL", "regdesk@localhost")
+
+CACHE_URL = env_str("REGDESK_CACHE_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("REGDESK_SECURE_COOKIES", False)

@@ -1,0 +1,593 @@
+"""Tickets over the API: create, list, read and every lifecycle action.
+
+Endpoints parse input, resolve objects through the visibility selector (404 for anything the
+caller may not see) and call one service each.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest
+from django.utils import timezone
+from ninja import File, Form, Query, Router, Schema
+from ninja.files import UploadedFile
+
+from regdesk.api.auth import require_scope, token_desk_ids
+from regdesk.api.schemas import (
+    AgreedTargetIn,
+    AssignIn,
+    ClockOut,
+    EventOut,
+    FieldsIn,
+    MergeIn,
+    MessageOut,
+    PriorityIn,
+    RefuseIn,
+    ReplyIn,
+    ReturnIn,
+    SplitIn,
+    TextIn,
+    TicketCreateIn,
+    TicketOut,
+    TicketPage,
+    UnitIn,
+)
+from regdesk.core.clocks import ClockState, evaluate_clocks
+from regdesk.core.regulation import ChannelRole
+from regdesk.desks.models import Desk
+from regdesk.desks.selectors import regulation_current
+from regdesk.directory.models import Person, PersonEmail
+from regdesk.tickets import services
+from regdesk.tickets.models import Message, Ticket, TicketEvent
+from regdesk.tickets.search import ticket_search
+from regdesk.tickets.selectors import agent_desk_ids, is_agent_of, ticket_visible_to
+
+router = Router(tags=["tickets"])
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+# --------------------------------------------------------------------------- lookups
+
+
+def visible_tickets(request: HttpRequest) -> QuerySet[Ticket]:
+    """THE selector, narrowed to the token's desks when the token is limited."""
+    tickets = ticket_visible_to(request.user)
+    desks = token_desk_ids(request)
+    return tickets.filter(desk_id__in=desks) if desks is not None else tickets
+
+
+def get_ticket(request: HttpRequest, reference: str) -> Ticket:
+    ticket = (
+        visible_tickets(request)
+        .select_related(
+            "desk",
+            "requester",
+            "organisation",
+            "assignee",
+            "regulation_version",
+            "merged_into",
+            "split_from",
+        )
+        .filter(reference=reference.upper())
+        .first()
+    )
+    if ticket is None:
+        raise Http404
+    return ticket
+
+
+def caller_is_agent(request: HttpRequest, ticket: Ticket) -> bool:
+    return is_agent_of(request.user, ticket.desk_id)
+
+
+def caller_person(request: HttpRequest) -> Person:
+    person = getattr(request.user, "person", None)
+    if person is None:
+        raise services.TicketError("This account is not a requester.")
+    return person
+
+
+def ticket_out(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "reference": ticket.reference,
+        "desk": ticket.desk.slug,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "proposed_priority": ticket.proposed_priority,
+        "request_type": ticket.request_type,
+        "subject": ticket.subject,
+        "fields": ticket.fields,
+        "missing_fields": ticket.missing_fields,
+        "requester": {"id": ticket.requester_id, "name": ticket.requester.full_name},
+        "organisation": ticket.organisation.name if ticket.organisation else None,
+        "tier": ticket.tier,
+        "line": ticket.line,
+        "team": ticket.team,
+        "assignee": ticket.assignee.get_username() if ticket.assignee else None,
+        "channel": ticket.channel,
+        "language": ticket.language,
+        "regulation_version": ticket.regulation_version.version,
+        "created_at": iso(ticket.created_at),
+        "updated_at": iso(ticket.updated_at),
+        "resolved_at": iso(ticket.resolved_at),
+        "next_due_at": iso(ticket.next_due_at),
+        "next_due_clock": ticket.next_due_clock,
+        "breached": ticket.breached,
+        "out_of_lifecycle": ticket.out_of_lifecycle,
+        "lifecycle_note": ticket.lifecycle_note,
+        "merged_into": ticket.merged_into.reference if ticket.merged_into else None,
+        "split_from": ticket.split_from.reference if ticket.split_from else None,
+    }
+
+
+def _refreshed(ticket: Ticket) -> dict[str, Any]:
+    ticket.refresh_from_db()
+    return ticket_out(ticket)
+
+
+# --------------------------------------------------------------------------- list and create
+
+
+class TicketFilters(Schema):
+    desk: str | None = None
+    status: list[str] | None = None
+    priority: str | None = None
+    request_type: str | None = None
+    assignee: str | None = None  # a username, "me" or "none"
+    team: str | None = None
+    line: str | None = None
+    breached: bool | None = None
+    q: str | None = None
+    cursor: str | None = None
+    limit: int = 50
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        stamp, pk = text.rsplit("|", 1)
+        return datetime.fromisoformat(stamp), int(pk)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise services.TicketError(
+            "Invalid cursor.", {"cursor": "not a cursor from this API"}
+        ) from None
+
+
+def _encode_cursor(ticket: Ticket) -> str:
+    return base64.urlsafe_b64encode(
+        f"{ticket.created_at.isoformat()}|{ticket.pk}".encode()
+    ).decode()
+
+
+@router.get("/tickets", response=TicketPage, summary="List visible tickets (newest first)")
+def ticket_list(request: HttpRequest, filters: Query[TicketFilters]) -> dict[str, Any]:
+    require_scope(request, "read")
+    tickets = visible_tickets(request)
+    if filters.desk:
+        tickets = tickets.filter(desk__slug=filters.desk)
+    if filters.status:
+        tickets = tickets.filter(status__in=filters.status)
+    for key in ("priority", "request_type", "team", "line"):
+        value = getattr(filters, key)
+        if value:
+            tickets = tickets.filter(**{key: value})
+    if filters.assignee == "me":
+        tickets = tickets.filter(assignee=request.user)
+    elif filters.assignee == "none":
+        tickets = tickets.filter(assignee__isnull=True)
+    elif filters.assignee:
+        tickets = tickets.filter(assignee__username=filters.assignee)
+    if filters.breached is not None:
+        tickets = tickets.filter(breached=filters.breached)
+    if filters.q:
+        tickets = ticket_search(tickets, filters.q)
+    if filters.cursor:
+        stamp, pk = _decode_cursor(filters.cursor)
+        tickets = tickets.filter(Q(created_at__lt=stamp) | Q(created_at=stamp, pk__lt=pk))
+    limit = max(1, min(filters.limit, 200))
+    page = list(
+        tickets.select_related(
+            "desk",
+            "requester",
+            "organisation",
+            "assignee",
+            "regulation_version",
+            "merged_into",
+            "split_from",
+        ).order_by("-created_at", "-pk")[: limit + 1]
+    )
+    more = len(page) > limit
+    page = page[:limit]
+    return {
+        "items": [ticket_out(t) for t in page],
+        "next_cursor": _encode_cursor(page[-1]) if more and page else None,
+    }
+
+
+def _desk_for(request: HttpRequest, slug: str) -> Desk:
+    desk = Desk.objects.filter(slug=slug, is_active=True).first()
+    if desk is None:
+        raise Http404
+    token_desks = token_desk_ids(request)
+    if token_desks is not None and desk.pk not in token_desks:
+        raise Http404
+    return desk
+
+
+def _api_channel(desk: Desk, wanted: str | None) -> str:
+    regulation = regulation_current(desk=desk).regulation
+    opening = [c for c in regulation.channels if c.role is ChannelRole.OPENS]
+    if wanted:
+        return wanted
+    for kind in ("api", "helpdesk_service", "portal", "widget"):
+        for channel in opening:
+            if channel.kind.value == kind:
+                return channel.id
+    raise services.TicketError(
+        "This desk does not register requests through the API; see its regulation.",
+        {"channel": "no API channel"},
+    )
+
+
+@router.post("/tickets", response={201: TicketOut}, summary="Register a request")
+def ticket_create(request: HttpRequest, payload: TicketCreateIn) -> tuple[int, dict[str, Any]]:
+    require_scope(request, "write")
+    desk = _desk_for(request, payload.desk)
+    user: User = request.user  # type: ignore[assignment]
+    if payload.requester_email:
+        if not is_agent_of(user, desk.pk):
+            raise Http404
+        email = (
+            PersonEmail.objects.select_related("person")
+            .filter(address=payload.requester_email.strip().lower())
+            .first()
+        )
+        if email is None:
+            raise services.TicketError(
+                "No person has this registered address.", {"requester_email": "not registered"}
+            )
+        requester = email.person
+    else:
+        requester = caller_person(request)
+    ticket = services.ticket_create(
+        desk=desk,
+        requester=requester,
+        request_type=payload.request_type,
+        subject=payload.subject,
+        body=payload.body,
+        fields=payload.fields,
+        channel=_api_channel(desk, payload.channel),
+        proposed_priority=payload.priority,
+        actor_user=user if requester.user_id != user.pk else None,
+        language=payload.language,
+    )
+    return 201, ticket_out(
+        Ticket.objects.select_related(
+            "desk", "requester", "organisation", "assignee", "regulation_version"
+        ).get(pk=ticket.pk)
+    )
+
+
+@router.get("/tickets/{reference}", response=TicketOut)
+def ticket_get(request: HttpRequest, reference: str) -> dict[str, Any]:
+    require_scope(request, "read")
+    return ticket_out(get_ticket(request, reference))
+
+
+@router.patch("/tickets/{reference}", response=TicketOut, summary="Update request fields")
+def ticket_update(request: HttpRequest, reference: str, payload: FieldsIn) -> dict[str, Any]:
+    require_scope(request, "write")
+    ticket = get_ticket(request, reference)
+    services.ticket_update_fields(ticket=ticket, actor=request.user, fields=payload.fields)  # type: ignore[arg-type]
+    return _refreshed(ticket)
+
+
+# --------------------------------------------------------------------------- conversation
+
+
+def _message_out(message: Message) -> dict[str, Any]:
+    if message.author_user is not None:
+        author = message.author_user.get_full_name() or message.author_user.get_username()
+    elif message.author_person is not None:
+        author = message.author_person.full_name
+    else:
+        author = "regdesk"
+    return {
+        "id": message.pk,
+        "kind": message.kind,
+        "author": author,
+        "channel": message.channel,
+        "body": message.body,
+        "created_at": iso(message.created_at),
+        "attachments": [
+            {"id": a.pk, "filename": a.filename, "size": a.size, "content_type": a.content_type}
+            for a in message.attachments.all()
+        ],
+    }
+
+
+@router.get("/tickets/{reference}/messages", response=list[MessageOut])
+def message_list(request: HttpRequest, reference: str) -> list[dict[str, Any]]:
+    require_scope(request, "read")
+    ticket = get_ticket(request, reference)
+    messages = ticket.messages.select_related("author_user", "author_person").prefetch_related(
+        "attachments"
+    )
+    if not caller_is_agent(request, ticket):
+        messages = messages.exclude(kind=Message.Kind.NOTE)
+    return [_message_out(m) for m in messages]
+
+
+@router.post(
+    "/tickets/{reference}/messages",
+    response={201: MessageOut},
+    summary="Post a message with attachments (multipart)",
+)
+def message_post(
+    request: HttpRequest,
+    reference: str,
+    body: Form[str],
+    internal: Form[bool] = False,
+    status_after: Form[str] = "answered",
+    files: File[list[UploadedFile]] | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """Agents post a reply (or an internal note); the requester posts a follow-up."""
+    require_scope(request, "write")
+    ticket = get_ticket(request, reference)
+    uploads = list(files or [])
+    if caller_is_agent(request, ticket):
+        if internal:
+            if uploads:
+                raise services.TicketError("Internal notes take no attachments.")
+            message = services.ticket_note(ticket=ticket, author=request.user, body=body)  # type: ignore[arg-type]
+        else:
+            message = services.ticket_reply(
+                ticket=ticket,
+                author=request.user,
+                body=body,
+                attachments=uploads,  # type: ignore[arg-type]
+                status_after=status_after or None,
+            )
+    else:
+        message = services.ticket_customer_reply(
+            ticket=ticket,
+            person=caller_person(request),
+            body=body,
+            channel="api",
+            attachments=uploads,
+        )
+    return 201, _message_out(message)
+
+
+@router.post("/tickets/{reference}/reply", response={201: MessageOut}, summary="Public reply")
+def ticket_reply(
+    request: HttpRequest, reference: str, payload: ReplyIn
+) -> tuple[int, dict[str, Any]]:
+    require_scope(request, "write")
+    ticket = get_ticket(request, reference)
+    if caller_is_agent(request, ticket):
+        message = services.ticket_reply(
+            ticket=ticket,
+            author=request.user,
+            body=payload.body,  # type: ignore[arg-type]
+            status_after=payload.status_after,
+        )
+    else:
+        message = services.ticket_customer_reply(
+            ticket=ticket, person=caller_person(request), body=payload.body, channel="api"
+        )
+    return 201, _message_out(message)
+
+
+@router.post("/tickets/{reference}/note", response={201: MessageOut}, summary="Internal note")
+def ticket_note(
+    request: HttpRequest, reference: str, payload: TextIn
+) -> tuple[int, dict[str, Any]]:
+    require_scope(request, "write")
+    ticket = get_ticket(request, reference)
+    message = services.ticket_note(ticket=ticket, author=request.user, body=payload.body)  # type: ignore[arg-type]
+    return 201, _message_out(message)
+
+
+# --------------------------------------------------------------------------- lifecycle actions
+
+
+def _writable_ticket(request: HttpRequest, reference: str) -> Ticket:
+    require_scope(request, "write")
+    return get_ticket(request, reference)
+
+
+@router.post("/tickets/{reference}/accept", response=TicketOut)
+def ticket_accept(request: HttpRequest, reference: str) -> dict[str, Any]:
+    ticket = _writable_ticket(request, reference)
+    services.ticket_accept(ticket=ticket, actor=request.user)  # type: ignore[arg-type]
+    return _refreshed(ticket)
+
+
+@router.post("/tickets/{reference}/assign", response=TicketOut)
+def ticket_assign(request: HttpRequest, reference: str, payload: AssignIn) -> dict[str, Any]:
+    ticket = _writable_ticket(request, reference)
+    assignee = None
+    if payload.assignee:
+        assignee = User.objects.filter(username=payload.assignee).first()
+        if assignee is None:
+            raise services.TicketError("No such user.", {"assignee": "unknown username"})
+    services.ticket_assign(ticket=ticket, actor=request.user, assignee=assignee)  # type: ignore[arg-type]
+    return _refreshed(ticket)
+
+
+@router.post("/tickets/{reference}/priority", response=TicketOut)
+def ticket_priority(request: HttpRequest, reference: str, payload: PriorityIn) -> dict[str, Any]:
+    ticket = _writable_ticket(request, reference)
+    services.ticket_change_priority(
+        ticket=ticket,
+        actor=request.user,
+        priority=payload.priority,
+        reason=payload.reason,  # type: ignore[arg-type]
+    )
+    return _refreshed(ticket)
+
+
+@router.post("/tickets/{reference}/team", response=TicketOut)
+def ticket_team(request: HttpRequest, reference: str, payload: UnitIn) -> dict[str, Any]:
+    ticket = _writable_ticket(request, reference)
+    services.ticket_change_team(ticket=ticket, actor=request.user, team=payload.value)  # type: ignore[arg-type]
+    return _refreshed(ticket)
+
+
+@router.post("/tickets/{reference}/line", response=TicketOut)
+def ticket_line(request: HttpRequest, reference: str, payload: UnitIn) -> dict[str, Any]:
+    ticket = _writable_ticket(request, reference)
+    services.ticket_change_line(ticket=ticket, actor=request.user, line=payload.value)  # type: ignore[arg-type]
+    return _refreshed(ticket)
+
+
+@router.post(
+    "/tickets/{reference}/return", response=TicketOut, summary="Return for more information"
+)
+def ticket_return(request: HttpRequest, reference: str, payload: ReturnIn) -> dict[str, Any]:
+    ticket = _writable_ticket(request, reference)
+    services.ticket_return_for_information(
+        ticket=ticket,
+        actor=request.user,
+        missing=payload.missing,
+        body=payload.body,  # type: ignore[arg-type]
+    )
+    return _refreshed(ticket)
+
+
+@router.post(
+    "/tickets/{reference}/resolve",
+    response=TicketOut,
+    summary="Resolve (support) or confirm the solution (requester)",
+)
+def ticket_resolve(request: HttpRequest, reference: str) -> dict[str, Any]:
+    ticket = _writable_ticket(request, reference)
+    if caller_is_agent(request, ticket):
+        services.ticket_resolve(ticket=ticket, actor_user=request.user)  # type: ignore[arg-type]
+    else:
+        services.ticket_resolve(ticket=ticket, actor_person=caller_person(request))
+    return _refreshed(ticket)
+
+
+@router.post("/tickets/{reference}/reopen", response=TicketOut)
+def ticket_reopen(request: HttpRequest, reference: str) -> dict[str, Any]:
+    ticket = _writable_ticket(request, reference)
+    if caller_is_agent(request, ticket):
+        services.ticket_reopen(ticket=ticket, actor_user=request.user)  # type: ignore[arg-type]
+    else:
+        services.ticket_reopen(ticket=ticket, actor_person=caller_person(request))
+    return _refreshed(ticket)
+
+
+@router.post("/tickets/{reference}/refuse", response=TicketOut)
+def ticket_refuse(request: HttpRequest, reference: str, payload: RefuseIn) -> dict[str, Any]:
+    ticket = _writable_ticket(request, reference)
+    services.ticket_refuse(
+        ticket=ticket, actor=request.user, reason=payload.reason, body=payload.body
+    )  # type: ignore[arg-type]
+    return _refreshed(ticket)
+
+
+@router.post("/tickets/{reference}/split", response={201: list[TicketOut]})
+def ticket_split(
+    request: HttpRequest, reference: str, payload: SplitIn
+) -> tuple[int, list[dict[str, Any]]]:
+    ticket = _writable_ticket(request, reference)
+    children = services.ticket_split(
+        ticket=ticket,
+        actor=request.user,
+        parts=[(p.subject, p.body) for p in payload.parts],  # type: ignore[arg-type]
+    )
+    return 201, [_refreshed(child) for child in children]
+
+
+@router.post("/tickets/{reference}/merge", response=TicketOut, summary="Merge into another ticket")
+def ticket_merge(request: HttpRequest, reference: str, payload: MergeIn) -> dict[str, Any]:
+    source = _writable_ticket(request, reference)
+    target = get_ticket(request, payload.into)
+    services.ticket_merge(source=source, target=target, actor=request.user)  # type: ignore[arg-type]
+    return _refreshed(target)
+
+
+@router.post("/tickets/{reference}/agreed-target", response=TicketOut)
+def ticket_agreed_target(
+    request: HttpRequest, reference: str, payload: AgreedTargetIn
+) -> dict[str, Any]:
+    ticket = _writable_ticket(request, reference)
+    services.ticket_set_agreed_target(
+        ticket=ticket,
+        actor=request.user,
+        clock=payload.clock,
+        hours=payload.hours,  # type: ignore[arg-type]
+    )
+    return _refreshed(ticket)
+
+
+# --------------------------------------------------------------------------- clocks and events
+
+
+@router.get(
+    "/tickets/{reference}/clocks",
+    response=list[ClockOut],
+    summary="Every clock with its due instant and explanation",
+)
+def ticket_clocks(request: HttpRequest, reference: str) -> list[dict[str, Any]]:
+    require_scope(request, "read")
+    ticket = get_ticket(request, reference)
+    results = evaluate_clocks(
+        ticket.regulation_version.clocks, services.core_events(ticket), now=timezone.now()
+    )
+    keys = (
+        "state",
+        "due",
+        "met_at",
+        "breached",
+        "breached_by_seconds",
+        "business_seconds",
+        "target",
+        "calendar",
+        "explanation",
+    )
+    out = []
+    for clock, result in results.items():
+        if result.state is ClockState.NOT_DEFINED:
+            continue
+        data = result.as_json()
+        out.append({"clock": clock.value, **{key: data[key] for key in keys}})
+    return out
+
+
+@router.get("/tickets/{reference}/events", response=list[EventOut], summary="Audit log")
+def ticket_events(request: HttpRequest, reference: str) -> list[dict[str, Any]]:
+    require_scope(request, "read")
+    ticket = get_ticket(request, reference)
+    events = TicketEvent.objects.filter(ticket=ticket).select_related("actor_user", "actor_person")
+    if not caller_is_agent(request, ticket):
+        events = events.filter(public=True)
+    return [
+        {
+            "id": e.pk,
+            "kind": e.kind,
+            "at": iso(e.at),
+            "actor": e.actor_name,
+            "public": e.public,
+            "data": e.data,
+        }
+        for e in events
+    ]
+
+
+def agent_desks(request: HttpRequest) -> set[int]:
+    desks = agent_desk_ids(request.user) or set()
+    limit = token_desk_ids(request)
+    return desks & limit if limit is not None else desks
