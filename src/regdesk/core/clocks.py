@@ -241,6 +241,8 @@ class RegulationClocks:
         }
         default = self.calendars[regulation.default_calendar]
         self.elapsed_calendar = BusinessCalendar.always(default.zone, name="24/7 (elapsed time)")
+        # Rules live as long as the regulation (held here), so their ids are stable keys.
+        self._calendar_cache: dict[tuple[int, TicketFacts], BusinessCalendar] = {}
         self._valid = {
             "priority": {p.id for p in regulation.priorities},
             "tier": {u.id for u in regulation.tiers},
@@ -311,11 +313,19 @@ class RegulationClocks:
         return None
 
     def calendar_for(self, rule: TargetRule | None, facts: TicketFacts) -> BusinessCalendar:
-        if rule is not None and rule.time == "calendar":
-            return self.elapsed_calendar
-        if rule is not None and rule.calendar is not None:
-            return self.calendars[rule.calendar]
-        return self.unit_calendar(facts)
+        key = (id(rule), facts)
+        found = self._calendar_cache.get(key)
+        if found is None:
+            if rule is not None and rule.time == "calendar":
+                found = self.elapsed_calendar
+            elif rule is not None and rule.calendar is not None:
+                found = self.calendars[rule.calendar]
+            else:
+                found = self.unit_calendar(facts)
+            if len(self._calendar_cache) > 4096:
+                self._calendar_cache.clear()
+            self._calendar_cache[key] = found
+        return found
 
     def resolve_target(
         self,
@@ -680,11 +690,16 @@ def _result(
         )
     cycles: list[ClockCycle] = []
     last_target: ResolvedTarget | None = None
+    agreed = state.agreed.get(track.clock)
+    shared_target: ResolvedTarget | None = None
     for cycle in track.cycles:
         start_dt = from_us(cycle.start, zone)
-        target = compiled.resolve_target(
-            track.clock, facts, start=start_dt, agreed=state.agreed.get(track.clock)
-        )
+        # Only an end-of-business-day target depends on the cycle's start.
+        if shared_target is None or shared_target.kind is TargetKind.END_OF_BUSINESS_DAY:
+            target = compiled.resolve_target(track.clock, facts, start=start_dt, agreed=agreed)
+            shared_target = target
+        else:
+            target = shared_target
         due, consumed, breached, breached_by = _evaluate_cycle(compiled, cycle, target, rule, now)
         cycles.append(
             ClockCycle(

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -199,7 +200,8 @@ class CalendarSpec(_Model):
     workday_hours: list[str] | None = Field(
         default=None,
         description=(
-            "Hours on extra working days; default: the hours of the first working weekday."
+            "Hours on extra working days that have no weekly hours of their own (a working "
+            "Saturday); default: the hours of the first working weekday."
         ),
     )
 
@@ -513,14 +515,14 @@ class TargetRule(_Model):
             parse_duration(value)
         return value
 
-    @property
+    @cached_property
     def kind(self) -> TargetKind:
         try:
             return TargetKind(self.target)
         except ValueError:
             return TargetKind.DURATION
 
-    @property
+    @cached_property
     def duration(self) -> timedelta | None:
         return parse_duration(self.target) if self.kind is TargetKind.DURATION else None
 
