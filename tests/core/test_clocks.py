@@ -312,3 +312,22 @@ def test_history_must_start_with_created_and_be_ordered() -> None:
         evaluate_clocks(REG, [ev(at(23, 10), EventKind.AGENT_REPLY)])
     with pytest.raises(ValueError, match="out of order"):
         evaluate_clocks(REG, [created(at(23, 10)), ev(at(23, 9), EventKind.AGENT_REPLY)])
+
+
+def test_thresholds_say_when_each_share_of_the_target_is_reached() -> None:
+    # Given a critical ticket (1 h first response) created Monday 17:30 on office hours
+    events = [created(at(23, 17, 30), priority="critical")]
+    clock = evaluate_clocks(REG, events, percents=(50, 80, 150))[FR]
+    # Then 50 % is reached at 18:00 (closing), 80 % the next morning, 150 % later still
+    assert clock.thresholds == {50: at(23, 18), 80: at(24, 9, 18), 150: at(24, 10)}
+
+
+def test_thresholds_are_empty_for_met_or_paused_clocks() -> None:
+    events = [
+        created(at(23, 9)),
+        ev(at(23, 10), EventKind.STATUS, "waiting_for_customer"),
+    ]
+    result = evaluate_clocks(REG, events, percents=(80,))
+    assert result[RES].state is ClockState.PAUSED
+    assert result[RES].thresholds == {}
+    assert result[FR].thresholds == {80: at(23, 12, 12)}

@@ -204,6 +204,8 @@ class ClockResult:
     paused_spans: tuple[tuple[datetime, datetime | None], ...]
     explanation: str
     cycles: tuple[ClockCycle, ...] = ()
+    # Running clocks only: the instant each requested percentage of the target is reached.
+    thresholds: dict[int, datetime | None] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         def iso(value: datetime | None) -> str | None:
@@ -482,10 +484,12 @@ def evaluate_clocks(
     events: list[TicketEvent],
     *,
     now: datetime | None = None,
+    percents: tuple[int, ...] = (),
 ) -> dict[ClockName, ClockResult]:
     """Every clock of a ticket, evaluated at ``now`` (default: the last event's instant).
 
-    ``events`` must be in time order and start with a ``created`` event.
+    ``events`` must be in time order and start with a ``created`` event. ``percents`` asks,
+    for running clocks, when each share of the target is (or was) reached (escalation steps).
     """
     compiled = regulation if isinstance(regulation, RegulationClocks) else clocks_for(regulation)
     if not events or events[0].kind is not EventKind.CREATED:
@@ -506,7 +510,9 @@ def evaluate_clocks(
         _apply(compiled, state, tracks, first, nxt, res, event, at)
     now_us = to_us(now) if now is not None else previous
     assert now_us is not None
-    return {clock: _result(compiled, track, state, now_us) for clock, track in tracks.items()}
+    return {
+        clock: _result(compiled, track, state, now_us, percents) for clock, track in tracks.items()
+    }
 
 
 def _apply(
@@ -636,38 +642,71 @@ def _reopen(
 # --------------------------------------------------------------------------- results
 
 
+def _reach(
+    compiled: RegulationClocks,
+    cycle: _Cycle,
+    rule: TargetRule | None,
+    goals: list[int],
+    horizon: int,
+    *,
+    project: bool,
+) -> tuple[list[int | None], int]:
+    """For each goal (µs of consumed time): the first instant the cycle's consumption reaches
+    it, projected past ``horizon`` when ``project``; and the consumption up to ``horizon``."""
+    consumed = 0
+    reached: list[int | None] = [None] * len(goals)
+    for segment in cycle.segments:
+        cal = compiled.calendar_for(rule, segment.facts)
+        seg_end = max(segment.end if segment.end is not None else horizon, segment.start)
+        used = cal.elapsed_us(segment.start, seg_end)
+        for index, goal in enumerate(goals):
+            if reached[index] is None and consumed + used >= goal:
+                reached[index] = cal.add_us(segment.start, goal - consumed)
+        consumed += used
+    if project and cycle.segments:
+        last = cycle.segments[-1]
+        cal = compiled.calendar_for(rule, last.facts)
+        anchor = max(horizon, last.start)
+        for index, goal in enumerate(goals):
+            if reached[index] is None:
+                reached[index] = cal.add_us(anchor, goal - consumed)
+    return reached, consumed
+
+
 def _evaluate_cycle(
     compiled: RegulationClocks,
     cycle: _Cycle,
     target: ResolvedTarget,
     rule: TargetRule | None,
     now: int,
-) -> tuple[int | None, int, bool, int | None]:
-    """(due µs, consumed µs up to the cycle's end or ``now``, breached, breached_by µs)."""
+    percents: tuple[int, ...] = (),
+) -> tuple[int | None, int, bool, int | None, dict[int, int | None]]:
+    """(due µs, consumed µs up to the cycle's end or ``now``, breached, breached_by µs,
+    {percent of the target: instant it is reached})."""
     horizon = cycle.ended_at if cycle.ended_at is not None else now
-    goal = target.duration // timedelta(microseconds=1) if target.duration is not None else None
-    consumed = 0
-    due: int | None = None
-    for segment in cycle.segments:
-        cal = compiled.calendar_for(rule, segment.facts)
-        seg_end = max(segment.end if segment.end is not None else horizon, segment.start)
-        used = cal.elapsed_us(segment.start, seg_end)
-        if goal is not None and due is None and consumed + used >= goal:
-            due = cal.add_us(segment.start, goal - consumed)
-        consumed += used
-    if goal is not None and due is None and cycle.segments:
-        running = cycle.ended_at is None and cycle.segments[-1].end is None
-        if running or cycle.met_at is not None:
-            # Where the target is reached if the clock keeps running (informative once met).
-            cal = compiled.calendar_for(rule, cycle.segments[-1].facts)
-            due = cal.add_us(max(horizon, cycle.segments[-1].start), goal - consumed)
+    running = cycle.ended_at is None and bool(cycle.segments) and cycle.segments[-1].end is None
+    if target.duration is None:
+        _, consumed = _reach(compiled, cycle, rule, [], horizon, project=False)
+        return None, consumed, False, None, {}
+    goal = target.duration // timedelta(microseconds=1)
+    goals = [goal] + [goal * p // 100 for p in percents]
+    # Once met, the due instant is still shown: where the target would have been reached.
+    reached, consumed = _reach(
+        compiled, cycle, rule, goals, horizon, project=running or cycle.met_at is not None
+    )
+    due = reached[0]
     breached = due is not None and horizon > due
-    breached_by = consumed - goal if breached and goal is not None else None
-    return due, consumed, breached, breached_by
+    breached_by = consumed - goal if breached else None
+    thresholds = dict(zip(percents, reached[1:], strict=True)) if running else {}
+    return due, consumed, breached, breached_by, thresholds
 
 
 def _result(
-    compiled: RegulationClocks, track: _ClockTrack, state: _TicketState, now: int
+    compiled: RegulationClocks,
+    track: _ClockTrack,
+    state: _TicketState,
+    now: int,
+    percents: tuple[int, ...] = (),
 ) -> ClockResult:
     facts = state.facts
     found = compiled.rule_for(track.clock, facts)
@@ -691,6 +730,7 @@ def _result(
     cycles: list[ClockCycle] = []
     last_target: ResolvedTarget | None = None
     agreed = state.agreed.get(track.clock)
+    last_thresholds: dict[int, int | None] = {}
     shared_target: ResolvedTarget | None = None
     for cycle in track.cycles:
         start_dt = from_us(cycle.start, zone)
@@ -700,7 +740,9 @@ def _result(
             shared_target = target
         else:
             target = shared_target
-        due, consumed, breached, breached_by = _evaluate_cycle(compiled, cycle, target, rule, now)
+        due, consumed, breached, breached_by, thresholds = _evaluate_cycle(
+            compiled, cycle, target, rule, now, percents
+        )
         cycles.append(
             ClockCycle(
                 started_at=start_dt,
@@ -720,6 +762,7 @@ def _result(
             )
         )
         last_target = target
+        last_thresholds = thresholds
     if not cycles:
         target = compiled.resolve_target(track.clock, facts, agreed=state.agreed.get(track.clock))
         return ClockResult(
@@ -766,6 +809,9 @@ def _result(
         paused_spans=latest.paused_spans,
         explanation=explanation,
         cycles=tuple(cycles),
+        thresholds={
+            p: from_us(v, zone) if v is not None else None for p, v in last_thresholds.items()
+        },
     )
 
 
