@@ -51,7 +51,29 @@ INSTALLED_APPS = [
     "regdesk.portal",
     "regdesk.workspace",
     "regdesk.api",
+    "regdesk.notifications",
+    "regdesk.escalation",
+    "django_tasks",
+    "django_tasks_db",
 ]
+
+# Background work (Django Tasks API): the database backend by default; REGDESK_TASKS=redis://…
+# selects RQ on Redis for scale-out; REGDESK_TASKS=immediate runs tasks inline (tests, demos).
+TASKS_URL = env_str("REGDESK_TASKS", "database")
+if TASKS_URL.startswith(("redis://", "rediss://")):
+    INSTALLED_APPS.append("django_rq")
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    RQ_QUEUES = {"default": {"URL": TASKS_URL, "DEFAULT_TIMEOUT": 600}}
+elif TASKS_URL == "immediate":
+    TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+elif TASKS_URL == "database":
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+else:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"REGDESK_TASKS={TASKS_URL!r}: use 'database', 'immediate' or redis://host:port/db"
+    )
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -96,6 +96,27 @@ def _event(
     )
 
 
+def _notify(
+    ticket: Ticket,
+    event: str,
+    occurrence: TicketEvent,
+    *,
+    exclude_user: User | None = None,
+    **data: Any,
+) -> None:
+    """Tell the people the regulation names (delivery runs after commit, in the background)."""
+    from regdesk.core.regulation import NotificationEvent
+    from regdesk.notifications.services import notify
+
+    notify(
+        ticket=ticket,
+        event=NotificationEvent(event),
+        occurrence=f"ev{occurrence.pk}",
+        data=data,
+        exclude_user=exclude_user,
+    )
+
+
 def _touch(ticket: Ticket, at: datetime, *fields: str) -> None:
     ticket.updated_at = at
     ticket.save(update_fields=[*fields, "updated_at"])
@@ -221,10 +242,8 @@ def core_events(ticket: Ticket) -> list[CoreTicketEvent]:
     return events
 
 
-def ticket_clocks_recompute(*, ticket: Ticket, now: datetime | None = None) -> None:
-    """Recompute and store the ticket's clocks (next due instant, breach, explanations)."""
-    moment = _now(now)
-    results = evaluate_clocks(ticket.regulation_version.clocks, core_events(ticket), now=moment)
+def clock_summary(results: dict[ClockName, Any]) -> dict[str, Any]:
+    """The stored clock fields of a ticket from the engine's results."""
     next_due: tuple[datetime, str] | None = None
     breached = False
     state: dict[str, Any] = {}
@@ -232,22 +251,28 @@ def ticket_clocks_recompute(*, ticket: Ticket, now: datetime | None = None) -> N
         if result.state is ClockState.NOT_DEFINED:
             continue
         state[clock.value] = result.as_json()
-        running = result.state in (ClockState.RUNNING,)
+        running = result.state is ClockState.RUNNING
         if running and result.due is not None and (next_due is None or result.due < next_due[0]):
             next_due = (result.due, clock.value)
-        breached = (
-            breached
-            or (result.breached and result.state is not ClockState.MET)
-            or any(c.breached for c in result.cycles)
-        )
-    ticket.clock_state = state
-    ticket.next_due_at = next_due[0] if next_due else None
-    ticket.next_due_clock = next_due[1] if next_due else ""
-    ticket.breached = breached
-    ticket.next_check_at = ticket.next_due_at
-    ticket.save(
-        update_fields=["clock_state", "next_due_at", "next_due_clock", "breached", "next_check_at"]
-    )
+        breached = breached or any(cycle.breached for cycle in result.cycles)
+    return {
+        "clock_state": state,
+        "next_due_at": next_due[0] if next_due else None,
+        "next_due_clock": next_due[1] if next_due else "",
+        "breached": breached,
+    }
+
+
+def ticket_clocks_recompute(*, ticket: Ticket, now: datetime | None = None) -> None:
+    """Recompute and store the ticket's clocks; the escalation monitor re-checks it next."""
+    moment = _now(now)
+    results = evaluate_clocks(ticket.regulation_version.clocks, core_events(ticket), now=moment)
+    summary = clock_summary(results)
+    for key, value in summary.items():
+        setattr(ticket, key, value)
+    # Any change may move an escalation step: the monitor takes the ticket at its next round.
+    ticket.next_check_at = timezone.now() if ticket.status in OPEN_STATUSES else None
+    ticket.save(update_fields=[*summary, "next_check_at"])
 
 
 def _after_change(ticket: Ticket, *, at: datetime, reindex: bool = False) -> None:
@@ -381,7 +406,7 @@ def ticket_create(
         created_at=moment,
     )
     _store_attachments(message, regulation, attachments)
-    _event(
+    created = _event(
         ticket,
         Kind.CREATED,
         at=moment,
@@ -397,10 +422,19 @@ def ticket_create(
         number=ticket.reference,
         out_of_lifecycle=out_of_lifecycle,
     )
+    _notify(ticket, "registered", created)
     if check.missing:
         _return(ticket, missing=[s.id for s in check.missing], body="", user=None, at=moment)
+    if channel_spec.escalate:
+        transaction.on_commit(lambda: _escalate_now(ticket.pk))
     _after_change(ticket, at=moment, reindex=True)
     return ticket
+
+
+def _escalate_now(ticket_id: int) -> None:
+    from regdesk.escalation.tasks import escalation_check_task
+
+    escalation_check_task.enqueue(ticket_id)
 
 
 # --------------------------------------------------------------------------- conversation
@@ -434,10 +468,15 @@ def ticket_reply(
         created_at=moment,
     )
     _store_attachments(message, regulation, attachments)
-    _event(ticket, Kind.AGENT_REPLY, at=moment, user=author, public=True, message=message.pk)
+    replied = _event(
+        ticket, Kind.AGENT_REPLY, at=moment, user=author, public=True, message=message.pk
+    )
+    _notify(ticket, "answered", replied, exclude_user=author, reply=message.body)
     if status_after and status_after != ticket.status and ticket.status in OPEN_STATUSES:
         _set_status(ticket, status_after, at=moment, user=author)
-    _touch(ticket, moment, "status")
+        if status_after == Status.RESOLVED:
+            ticket.resolved_at = moment
+    _touch(ticket, moment, "status", "resolved_at")
     _after_change(ticket, at=moment, reindex=True)
     return message
 
@@ -496,20 +535,19 @@ def ticket_customer_reply(
     )
     _store_attachments(message, regulation, attachments)
     if ticket.status == Status.RESOLVED:
-        _event(ticket, Kind.REOPENED, at=moment, person=person, public=True, message=message.pk)
-        _event(
-            ticket, Kind.CUSTOMER_MESSAGE, at=moment, person=person, public=True, message=message.pk
+        reopened = _event(
+            ticket, Kind.REOPENED, at=moment, person=person, public=True, message=message.pk
         )
+        _notify(ticket, "reopened", reopened)
         ticket.status = Status.ACCEPTED
         ticket.resolved_at = None
-        _touch(ticket, moment, "status", "resolved_at")
-    else:
-        _event(
-            ticket, Kind.CUSTOMER_MESSAGE, at=moment, person=person, public=True, message=message.pk
-        )
-        if ticket.status in (Status.ANSWERED, Status.WAITING_FOR_CUSTOMER):
-            _set_status(ticket, Status.ACCEPTED, at=moment, person=person)
-        _touch(ticket, moment, "status")
+    elif ticket.status in (Status.ANSWERED, Status.WAITING_FOR_CUSTOMER):
+        _set_status(ticket, Status.ACCEPTED, at=moment, person=person)
+    said = _event(
+        ticket, Kind.CUSTOMER_MESSAGE, at=moment, person=person, public=True, message=message.pk
+    )
+    _notify(ticket, "customer_replied", said)
+    _touch(ticket, moment, "status", "resolved_at")
     _after_change(ticket, at=moment, reindex=True)
     return message
 
@@ -570,10 +608,10 @@ def _set_status(
     user: User | None = None,
     person: Person | None = None,
     **data: Any,
-) -> None:
+) -> TicketEvent:
     old = ticket.status
     ticket.status = status
-    _event(
+    return _event(
         ticket,
         Kind.STATUS,
         at=at,
@@ -593,7 +631,8 @@ def ticket_accept(*, ticket: Ticket, actor: User, at: datetime | None = None) ->
     _require_agent(ticket, actor)
     if ticket.status != Status.NEW:
         raise TicketError(_("Only a new request can be accepted."))
-    _set_status(ticket, Status.ACCEPTED, at=moment, user=actor)
+    accepted = _set_status(ticket, Status.ACCEPTED, at=moment, user=actor)
+    _notify(ticket, "accepted", accepted, exclude_user=actor)
     if ticket.assignee_id is None:
         ticket.assignee = actor
         _event(ticket, Kind.ASSIGNED, at=moment, user=actor, to=actor.pk, name=str(actor))
@@ -611,7 +650,7 @@ def ticket_assign(
     if assignee is not None and not is_agent_of(assignee, ticket.desk_id):
         raise TicketError(_("%(name)s is not an agent of this desk.") % {"name": assignee})
     ticket.assignee = assignee
-    _event(
+    assigned = _event(
         ticket,
         Kind.ASSIGNED,
         at=moment,
@@ -620,6 +659,8 @@ def ticket_assign(
         name=str(assignee or ""),
     )
     _touch(ticket, moment, "assignee")
+    if assignee is not None:
+        _notify(ticket, "assigned", assigned, exclude_user=actor)
     return ticket
 
 
@@ -638,7 +679,7 @@ def ticket_change_priority(
         return ticket
     old = ticket.priority
     ticket.priority = priority
-    _event(
+    changed = _event(
         ticket,
         Kind.PRIORITY,
         at=moment,
@@ -648,8 +689,42 @@ def ticket_change_priority(
         reason=reason.strip(),
         **{"from": old},
     )
+    _notify(
+        ticket,
+        "priority_changed",
+        changed,
+        exclude_user=actor,
+        reason=reason.strip(),
+        to=priority,
+        **{"from": old},
+    )
     _touch(ticket, moment, "priority")
     _after_change(ticket, at=moment)
+    return ticket
+
+
+@transaction.atomic
+def ticket_escalate_priority(
+    *, ticket: Ticket, priority: str, reason: str, at: datetime | None = None
+) -> Ticket:
+    """Raise the priority as an escalation step of the regulation (no human actor)."""
+    moment = _now(at)
+    if priority == ticket.priority:
+        return ticket
+    old = ticket.priority
+    ticket.priority = priority
+    changed = _event(
+        ticket,
+        Kind.PRIORITY,
+        at=moment,
+        public=True,
+        to=priority,
+        reason=reason,
+        **{"from": old},
+    )
+    _notify(ticket, "priority_changed", changed, reason=reason, to=priority, **{"from": old})
+    _touch(ticket, moment, "priority")
+    ticket_clocks_recompute(ticket=ticket, now=moment)
     return ticket
 
 
@@ -709,7 +784,8 @@ def _return(
     )
     if user is not None:
         _event(ticket, Kind.AGENT_REPLY, at=at, user=user, public=True)
-    _set_status(ticket, Status.WAITING_FOR_CUSTOMER, at=at, user=user, missing=missing)
+    returned = _set_status(ticket, Status.WAITING_FOR_CUSTOMER, at=at, user=user, missing=missing)
+    _notify(ticket, "returned_for_information", returned, missing=missing, note=body.strip())
     ticket.missing_fields = missing
     ticket.save(update_fields=["status", "missing_fields"])
 
@@ -758,7 +834,7 @@ def ticket_resolve(
     old = ticket.status
     ticket.status = Status.RESOLVED
     ticket.resolved_at = moment
-    _event(
+    resolved = _event(
         ticket,
         Kind.RESOLVED,
         at=moment,
@@ -769,6 +845,7 @@ def ticket_resolve(
         confirmed_by_customer=actor_person is not None,
         **{"from": old},
     )
+    _notify(ticket, "resolved", resolved, exclude_user=actor_user)
     _touch(ticket, moment, "status", "resolved_at")
     _after_change(ticket, at=moment)
     return ticket
@@ -789,7 +866,10 @@ def ticket_reopen(
         raise TicketError(_("Only a resolved request can be reopened."))
     ticket.status = Status.ACCEPTED
     ticket.resolved_at = None
-    _event(ticket, Kind.REOPENED, at=moment, user=actor_user, person=actor_person, public=True)
+    reopened = _event(
+        ticket, Kind.REOPENED, at=moment, user=actor_user, person=actor_person, public=True
+    )
+    _notify(ticket, "reopened", reopened, exclude_user=actor_user)
     _touch(ticket, moment, "status", "resolved_at")
     _after_change(ticket, at=moment)
     return ticket
@@ -815,7 +895,9 @@ def ticket_refuse(
             created_at=moment,
         )
     ticket.refusal_reason = reason
-    _set_status(ticket, Status.REFUSED, at=moment, user=actor, reason=reason)
+    refused = _set_status(ticket, Status.REFUSED, at=moment, user=actor, reason=reason)
+    titles = {r.id: local_text(r.title, ticket.language) for r in regulation.refusal_reasons}
+    _notify(ticket, "refused", refused, exclude_user=actor, reason=titles.get(reason, reason))
     _touch(ticket, moment, "status", "refusal_reason")
     _after_change(ticket, at=moment, reindex=bool(body.strip()))
     return ticket

@@ -1,0 +1,48 @@
+"""Background tasks of escalation; periodic work reschedules itself (no cron loop).
+
+``periodic_tick`` runs the clock monitor and re-enqueues itself one interval later with
+``run_after``. Each run first claims the "tick" row with a conditional update: a duplicate chain
+(a second ``regdesk worker`` start) loses the claim and ends, and a chain whose worker died is
+restarted by the next ``regdesk worker`` start. The database backend honours ``run_after``
+natively; on RQ, run the workers with the scheduler (``--with-scheduler``).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+from django_tasks import task
+
+from regdesk.escalation.services import clock_monitor, escalation_check, periodic_claim
+
+TICK = timedelta(seconds=60)
+
+
+@task()
+def escalation_check_task(ticket_id: int) -> list[str]:
+    return escalation_check(ticket_id=ticket_id)
+
+
+@task()
+def clock_monitor_task() -> int:
+    claimed = clock_monitor()
+    for ticket_id in claimed:
+        escalation_check_task.enqueue(ticket_id)
+    return len(claimed)
+
+
+@task()
+def periodic_tick() -> str:
+    if not periodic_claim(name="tick", interval=TICK - timedelta(seconds=5)):
+        return "another chain is running"
+    claimed = clock_monitor()
+    for ticket_id in claimed:
+        escalation_check_task.enqueue(ticket_id)
+    periodic_tick.using(run_after=timezone.now() + TICK).enqueue()
+    return f"checked {len(claimed)} tickets"
+
+
+def periodic_start() -> None:
+    """Start the tick chain (called when a worker starts; harmless when one runs)."""
+    periodic_tick.enqueue()

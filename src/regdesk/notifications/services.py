@@ -1,0 +1,307 @@
+"""Who is told what, in which language, on which channel — once.
+
+``notify`` decides recipients from the regulation's notification rules (requesters,
+organisation managers, the assignee, the team, leads, escalation contacts) plus the agents'
+built-in events (assigned to you, customer replied, clock due soon / breached, subject to their
+preferences), renders the text in each recipient's language and stores one ``Notification`` per
+unique key; delivery is a background task enqueued on commit and safe to run twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from regdesk.core.regulation import NotificationEvent, local_text
+from regdesk.directory.models import AgentMembership, Person
+from regdesk.notifications.models import Notification, NotificationPreference
+from regdesk.tickets.models import Ticket
+
+Event = NotificationEvent
+
+# These carry the conversation itself (support's answer, what support needs): the requester
+# always gets them, whatever the regulation's notification list says.
+CONVERSATION_EVENTS: dict[Event, tuple[str, ...]] = {
+    Event.ANSWERED: ("requester",),
+    Event.RETURNED_FOR_INFORMATION: ("requester",),
+}
+
+# Agents are told these whatever the regulation says (they can switch them off).
+AGENT_EVENTS: dict[Event, tuple[str, ...]] = {
+    Event.ASSIGNED: ("assignee",),
+    Event.CUSTOMER_REPLIED: ("assignee",),
+    Event.CLOCK_DUE_SOON: ("assignee",),
+    Event.CLOCK_BREACHED: ("assignee", "team_lead"),
+}
+
+SUBJECTS: dict[Event, Any] = {
+    Event.REGISTERED: _("[%(ref)s] Your request is registered"),
+    Event.ACCEPTED: _("[%(ref)s] Your request is accepted for work"),
+    Event.RETURNED_FOR_INFORMATION: _("[%(ref)s] We need more information"),
+    Event.ANSWERED: _("[%(ref)s] Support has answered your request"),
+    Event.PRIORITY_CHANGED: _("[%(ref)s] The priority of your request changed"),
+    Event.STATUS_CHANGED: _("[%(ref)s] Your request is now: %(status)s"),
+    Event.RESOLVED: _("[%(ref)s] Your request is resolved"),
+    Event.REOPENED: _("[%(ref)s] Your request is reopened"),
+    Event.REFUSED: _("[%(ref)s] Your request was refused"),
+    Event.ASSIGNED: _("[%(ref)s] Assigned to you: %(subject)s"),
+    Event.CUSTOMER_REPLIED: _("[%(ref)s] The customer replied: %(subject)s"),
+    Event.CLOCK_DUE_SOON: _("[%(ref)s] Due soon (%(clock)s): %(subject)s"),
+    Event.CLOCK_BREACHED: _("[%(ref)s] BREACHED (%(clock)s): %(subject)s"),
+}
+
+
+@dataclass(frozen=True)
+class Recipient:
+    key: str  # stable identity for the unique key: person-12, user-3, contact-vp
+    address: str
+    language: str
+    person: Person | None = None
+    user: User | None = None
+
+
+def _person_recipient(person: Person, fallback_language: str) -> Recipient | None:
+    address = person.primary_email
+    if not address or person.bounced_at is not None:
+        return None
+    return Recipient(
+        f"person-{person.pk}",
+        address,
+        person.language or fallback_language,
+        person=person,
+        user=person.user,
+    )
+
+
+def _user_recipient(user: User, fallback_language: str) -> Recipient | None:
+    if not user.email or not user.is_active:
+        return None
+    agent = getattr(user, "agent", None)
+    language = (agent.language if agent else "") or fallback_language
+    return Recipient(f"user-{user.pk}", user.email, language, user=user)
+
+
+def _leads(ticket: Ticket, *, team: bool) -> list[User]:
+    memberships = AgentMembership.objects.filter(desk=ticket.desk, is_lead=True).select_related(
+        "agent__user"
+    )
+    if team and ticket.team:
+        memberships = memberships.filter(team=ticket.team)
+    elif team and ticket.line:
+        memberships = memberships.filter(line=ticket.line)
+    return [m.agent.user for m in memberships]
+
+
+def recipients_for(ticket: Ticket, roles: Iterable[str]) -> list[Recipient]:
+    """Resolve the regulation's role names into addresses (unique, in order)."""
+    regulation = ticket.regulation_version.regulation
+    default_language = ticket.language or regulation.languages[0]
+    found: list[Recipient | None] = []
+    for role in roles:
+        if role == "requester":
+            found.append(_person_recipient(ticket.requester, default_language))
+        elif role == "organisation_managers" and ticket.organisation_id is not None:
+            managers = Person.objects.filter(
+                organisation_id=ticket.organisation_id, is_organisation_manager=True
+            ).prefetch_related("emails")
+            found += [_person_recipient(p, default_language) for p in managers]
+        elif role == "assignee" and ticket.assignee is not None:
+            found.append(_user_recipient(ticket.assignee, default_language))
+        elif role in ("team_lead", "line_lead"):
+            found += [_user_recipient(u, default_language) for u in _leads(ticket, team=True)]
+        elif role in ("desk_lead", "on_duty_lead"):
+            found += [_user_recipient(u, default_language) for u in _leads(ticket, team=False)]
+        elif role == "team":
+            members = AgentMembership.objects.filter(desk=ticket.desk, team=ticket.team)
+            found += [
+                _user_recipient(m.agent.user, default_language)
+                for m in members.select_related("agent__user")
+            ]
+        elif role.startswith("contact:"):
+            contact = next((c for c in regulation.escalation_contacts if c.id == role[8:]), None)
+            if contact is not None and contact.email:
+                found.append(Recipient(f"contact-{contact.id}", contact.email, default_language))
+    unique: dict[str, Recipient] = {}
+    for item in found:
+        if item is not None and item.address not in {r.address for r in unique.values()}:
+            unique[item.key] = item
+    return list(unique.values())
+
+
+def _wants(recipient: Recipient, event: Event) -> bool:
+    if recipient.user is None:
+        return True
+    pref = NotificationPreference.objects.filter(user=recipient.user, event=event.value).first()
+    return pref is None or pref.enabled
+
+
+def ticket_link(ticket: Ticket, *, for_agent: bool) -> str:
+    if for_agent:
+        path = reverse("workspace:ticket", args=[ticket.reference])
+    else:
+        path = reverse("portal:ticket", args=[ticket.public_key])
+    return settings.BASE_URL + path
+
+
+def render(
+    ticket: Ticket, event: Event, recipient: Recipient, data: dict[str, Any]
+) -> tuple[str, str]:
+    """(subject, body) in the recipient's language."""
+    regulation = ticket.regulation_version.regulation
+    for_agent = recipient.person is None
+    with translation.override(recipient.language):
+        values = {
+            "ref": ticket.reference,
+            "subject": ticket.subject,
+            "status": ticket.get_status_display(),
+            "clock": data.get("clock", ""),
+        }
+        subject = str(SUBJECTS[event]) % values
+        specs = {s.id: s for s in regulation.fields_for(ticket.request_type)}
+        missing = [
+            local_text(specs[f].label, recipient.language) if f in specs else f
+            for f in data.get("missing", [])
+        ]
+        body = render_to_string(
+            "notifications/message.txt",
+            {
+                "event": event.value,
+                "ticket": ticket,
+                "data": data,
+                "missing": missing,
+                "link": ticket_link(ticket, for_agent=for_agent),
+                "for_agent": for_agent,
+                "desk_name": ticket.desk.name,
+            },
+        )
+    return subject, body.strip() + "\n"
+
+
+def notify(
+    *,
+    ticket: Ticket,
+    event: Event,
+    occurrence: str,
+    data: dict[str, Any] | None = None,
+    exclude_user: User | None = None,
+    extra_roles: Iterable[str] = (),
+) -> list[Notification]:
+    """Create the notifications ``event`` calls for and enqueue their delivery on commit.
+
+    ``occurrence`` identifies this happening of the event (an event-log id, a clock cycle and
+    step): together with the recipient and channel it makes the unique key, so calling twice
+    sends once.
+    """
+    data = data or {}
+    regulation = ticket.regulation_version.regulation
+    roles: list[str] = list(extra_roles)
+    for rule in regulation.notifications:
+        if rule.event == event and "email" in rule.channels:
+            roles += rule.to
+    roles += CONVERSATION_EVENTS.get(event, ())
+    roles += AGENT_EVENTS.get(event, ())
+    created: list[Notification] = []
+    for recipient in recipients_for(ticket, roles):
+        if exclude_user is not None and recipient.user == exclude_user:
+            continue
+        if not _wants(recipient, event):
+            continue
+        key = f"{ticket.pk}:{event.value}:{occurrence}:{recipient.key}:email"
+        if Notification.objects.filter(key=key).exists():
+            continue
+        subject, body = render(ticket, event, recipient, data)
+        try:
+            with transaction.atomic():
+                notification = Notification.objects.create(
+                    key=key,
+                    ticket=ticket,
+                    event=event.value,
+                    channel="email",
+                    recipient_person=recipient.person,
+                    recipient_user=recipient.user,
+                    address=recipient.address,
+                    language=recipient.language,
+                    subject=subject[:300],
+                    body=body,
+                )
+        except IntegrityError:
+            continue  # a concurrent call created it
+        created.append(notification)
+        transaction.on_commit(lambda pk=notification.pk: _enqueue_delivery(pk))
+    return created
+
+
+def _enqueue_delivery(notification_id: int, delay: timedelta | None = None) -> None:
+    from regdesk.notifications.tasks import notification_deliver
+
+    task = notification_deliver
+    if delay is not None:
+        task = task.using(run_after=timezone.now() + delay)
+    task.enqueue(notification_id)
+
+
+def thread_id(ticket: Ticket) -> str:
+    domain = settings.BASE_URL.split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "regdesk"
+    return f"<{ticket.reference.lower()}.{ticket.public_key[:10]}@{domain}>"
+
+
+MAX_ATTEMPTS = 8
+LEASE = timedelta(minutes=5)
+
+
+def notification_send(*, notification_id: int) -> str:
+    """Deliver one notification; safe to run twice (claimed with a conditional update)."""
+    now = timezone.now()
+    claimed = Notification.objects.filter(
+        Q(state__in=[Notification.State.PENDING, Notification.State.FAILED])
+        | Q(state=Notification.State.SENDING, claimed_at__lt=now - LEASE),
+        pk=notification_id,
+    ).update(state=Notification.State.SENDING, claimed_at=now)
+    if not claimed:
+        return "not claimable (sent, or being sent by another worker)"
+    notification = Notification.objects.select_related("ticket__desk").get(pk=notification_id)
+    headers = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
+    if notification.ticket is not None:
+        root = thread_id(notification.ticket)
+        domain = root.split("@", 1)[1].rstrip(">")
+        headers |= {
+            "Message-ID": f"<n{notification.pk}.{root[1:].split('@')[0]}@{domain}>",
+            "In-Reply-To": root,
+            "References": root,
+            "X-Regdesk-Ticket": notification.ticket.reference,
+        }
+    message = EmailMessage(
+        subject=notification.subject,
+        body=notification.body,
+        to=[notification.address],
+        headers=headers,
+    )
+    try:
+        message.send(fail_silently=False)
+    except Exception as exc:  # the SMTP server's problem is recorded, the send retried
+        attempts = notification.attempts + 1
+        gave_up = attempts >= MAX_ATTEMPTS
+        Notification.objects.filter(pk=notification.pk).update(
+            state=Notification.State.GAVE_UP if gave_up else Notification.State.FAILED,
+            attempts=attempts,
+            last_error=f"{type(exc).__name__}: {exc}"[:2000],
+        )
+        if not gave_up:
+            _enqueue_delivery(notification.pk, delay=timedelta(seconds=30 * 2**attempts))
+        return "failed"
+    Notification.objects.filter(pk=notification.pk).update(
+        state=Notification.State.SENT, sent_at=timezone.now(), attempts=notification.attempts + 1
+    )
+    return "sent"

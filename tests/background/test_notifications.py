@@ -1,0 +1,165 @@
+"""Notifications: who is told what, once, in their language, threaded, retried until sent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from regdesk.core.regulation import NotificationEvent
+from regdesk.directory.models import Agent, AgentMembership
+from regdesk.notifications.models import Notification, NotificationPreference
+from regdesk.notifications.services import notification_send, notify, thread_id
+from regdesk.tickets.services import (
+    ticket_accept,
+    ticket_assign,
+    ticket_change_priority,
+    ticket_create,
+    ticket_customer_reply,
+    ticket_reply,
+    ticket_return_for_information,
+)
+from tests.background.conftest import Inbox, free_port
+from tests.desk.factories import PersonFactory, UserFactory, make_agent, make_desk
+
+pytestmark = pytest.mark.django_db
+UTC = ZoneInfo("UTC")
+
+
+def service_desk_ticket(**extra: Any):  # type: ignore[no-untyped-def]
+    desk = make_desk("service-desk", prefix="SD")
+    person = PersonFactory(**extra)
+    ticket = ticket_create(
+        desk=desk,
+        requester=person,
+        request_type="incident",
+        subject="Mail is down",
+        body="Since 9:00",
+        channel="widget",
+        at=datetime(2026, 11, 23, 9, 0, tzinfo=UTC),
+    )
+    return desk, person, ticket
+
+
+def test_registration_tells_the_requester_the_number() -> None:
+    _, person, ticket = service_desk_ticket()
+    sent = Notification.objects.get(ticket=ticket, event="registered")
+    assert sent.address == person.primary_email
+    assert ticket.reference in sent.subject
+    assert ticket.reference in sent.body
+    assert f"/portal/requests/{ticket.public_key}/" in sent.body
+
+
+def test_the_same_occurrence_notifies_once() -> None:
+    _, _, ticket = service_desk_ticket()
+    first = notify(ticket=ticket, event=NotificationEvent.ACCEPTED, occurrence="x1")
+    again = notify(ticket=ticket, event=NotificationEvent.ACCEPTED, occurrence="x1")
+    assert len(first) == 1
+    assert again == []
+    assert Notification.objects.filter(ticket=ticket, event="accepted").count() == 1
+
+
+def test_events_the_service_desk_regulation_names() -> None:
+    desk, person, ticket = service_desk_ticket()
+    agent = make_agent(desk)
+    ticket_accept(ticket=ticket, actor=agent)
+    ticket_change_priority(ticket=ticket, actor=agent, priority="critical", reason="All staff")
+    ticket_return_for_information(ticket=ticket, actor=agent, missing=[], body="Which client?")
+    events = set(
+        Notification.objects.filter(recipient_person=person).values_list("event", flat=True)
+    )
+    assert {"registered", "accepted", "priority_changed", "returned_for_information"} <= events
+    change = Notification.objects.get(event="priority_changed", recipient_person=person)
+    assert "All staff" in change.body
+
+
+def test_the_requester_gets_the_answer_text_and_agents_hear_replies() -> None:
+    desk, person, ticket = service_desk_ticket()
+    agent = make_agent(desk)
+    ticket_assign(ticket=ticket, actor=make_agent(desk), assignee=agent)
+    assert Notification.objects.filter(event="assigned", recipient_user=agent).exists()
+    ticket_reply(ticket=ticket, author=agent, body="Please restart the client.")
+    answer = Notification.objects.get(event="answered", recipient_person=person)
+    assert "Please restart the client." in answer.body
+    ticket_customer_reply(ticket=ticket, person=person, body="Did not help")
+    assert Notification.objects.filter(event="customer_replied", recipient_user=agent).exists()
+
+
+def test_agent_preferences_switch_off_built_in_events() -> None:
+    desk, _, ticket = service_desk_ticket()
+    agent = make_agent(desk)
+    NotificationPreference.objects.create(user=agent, event="assigned", enabled=False)
+    ticket_assign(ticket=ticket, actor=make_agent(desk), assignee=agent)
+    assert not Notification.objects.filter(event="assigned", recipient_user=agent).exists()
+
+
+def test_text_is_in_the_recipients_language() -> None:
+    _, _, ticket = service_desk_ticket(language="ru")
+    sent = Notification.objects.get(ticket=ticket, event="registered")
+    assert sent.language == "ru"
+
+
+def test_delivery_over_smtp_is_threaded_and_marked_automatic(smtp_server: Inbox) -> None:
+    _, person, ticket = service_desk_ticket()
+    notification = Notification.objects.get(ticket=ticket, event="registered")
+    assert notification_send(notification_id=notification.pk) == "sent"
+    assert notification_send(notification_id=notification.pk).startswith("not claimable")
+    assert len(smtp_server.messages) == 1
+    mail = smtp_server.messages[0]
+    assert mail["To"] == person.primary_email
+    assert mail["Auto-Submitted"] == "auto-generated"
+    assert mail["In-Reply-To"] == thread_id(ticket)
+    assert mail["References"] == thread_id(ticket)
+    assert ticket.reference in mail["Subject"]
+    notification.refresh_from_db()
+    assert notification.state == Notification.State.SENT
+
+
+def test_a_failed_send_is_kept_and_retried(settings: Any, smtp_server: Inbox) -> None:
+    _, _, ticket = service_desk_ticket()
+    notification = Notification.objects.get(ticket=ticket, event="registered")
+    good_port = settings.EMAIL_PORT
+    settings.EMAIL_PORT = free_port()  # nothing listens there
+    assert notification_send(notification_id=notification.pk) == "failed"
+    notification.refresh_from_db()
+    assert notification.state == Notification.State.FAILED
+    assert notification.attempts == 1
+    assert "Connection" in notification.last_error or "refused" in notification.last_error
+    settings.EMAIL_PORT = good_port
+    assert notification_send(notification_id=notification.pk) == "sent"
+    assert len(smtp_server.messages) == 1
+
+
+def test_team_lead_and_escalation_contacts_are_resolved() -> None:
+    desk = make_desk("wialon", prefix="WLN")
+    lead = UserFactory()
+    agent = Agent.objects.create(user=lead)
+    AgentMembership.objects.create(agent=agent, desk=desk, line="l1", is_lead=True)
+    person = PersonFactory()
+    fields = {
+        "product": "wialon-hosting",
+        "version": "2404",
+        "deployment": "cloud",
+        "specifics": "unit 5",
+        "actions": "opened the report",
+    }
+    ticket = ticket_create(
+        desk=desk,
+        requester=person,
+        request_type="technical",
+        subject="x",
+        body="y",
+        fields=fields,
+        channel="email",
+    )
+    created = notify(
+        ticket=ticket,
+        event=NotificationEvent.CLOCK_BREACHED,
+        occurrence="t",
+        extra_roles=["team_lead", "contact:vp-customer-service"],
+    )
+    addresses = {n.address for n in created}
+    assert lead.email in addresses
+    assert "p.sabaliauskas@wialon.com" in addresses
