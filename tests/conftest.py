@@ -1,13 +1,4 @@
 """Shared fixtures. The suite runs on SQLite by default and on PostgreSQL when
-REGDESK_TEST_DATABASE_URL is set (the test database is created next to it)."""
-
-from __future__ import annotations
-
-import os
-import tempfile
-
-# Settings read the environment at import: point them at a throwaway data directory and,
-# when asked, at PostgreSQL, before Django configures itself.
-os.environ.setdefault("REGDESK_DATA", tempfile.mkdtemp(prefix="regdesk-test-"))
-if os.environ.get("REGDESK_TEST_DATABASE_URL"):
-    os.environ["DATABASE_URL"] = os.environ["REGDESK_TEST_DATABASE_URL"]
+REGDESK_TEST_DATABASE_URL is set (pytest-django creates ``test_<name>`` on that server and drops
+it afterwards). The environment is mapped in ``regdesk.config.settings_test``, which pytest-django
+loads before any conftest.py is imported."""
