@@ -15,6 +15,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from regdesk.escalation.services import clock_monitor, escalation_check, periodic_claim
+from regdesk.notifications.services import notifications_requeue_stale
 
 TICK = timedelta(seconds=60)
 
@@ -39,6 +40,7 @@ def periodic_tick() -> str:
     claimed = clock_monitor()
     for ticket_id in claimed:
         escalation_check_task.enqueue(ticket_id)
+    notifications_requeue_stale()
     periodic_tick.using(run_after=timezone.now() + TICK).enqueue()
     return f"checked {len(claimed)} tickets"
 

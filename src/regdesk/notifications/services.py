@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -305,3 +305,19 @@ def notification_send(*, notification_id: int) -> str:
         state=Notification.State.SENT, sent_at=timezone.now(), attempts=notification.attempts + 1
     )
     return "sent"
+
+
+def notifications_requeue_stale(*, now: datetime | None = None) -> int:
+    """Re-enqueue deliveries a dead worker left behind (pending or sending past the lease).
+
+    Safe alongside live workers: delivery claims each notification with a conditional update.
+    """
+    moment = now or timezone.now()
+    stale = Notification.objects.filter(
+        Q(state=Notification.State.PENDING, created_at__lt=moment - LEASE)
+        | Q(state=Notification.State.SENDING, claimed_at__lt=moment - LEASE)
+    ).values_list("pk", flat=True)[:1000]
+    ids = list(stale)
+    for pk in ids:
+        _enqueue_delivery(pk)
+    return len(ids)

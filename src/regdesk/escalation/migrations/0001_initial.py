@@ -5,38 +5,64 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tickets', '0002_search'),
+        ("tickets", "0002_search"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PeriodicJob',
+            name="PeriodicJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=64, unique=True)),
-                ('next_run_at', models.DateTimeField()),
-                ('last_run_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=64, unique=True)),
+                ("next_run_at", models.DateTimeField()),
+                ("last_run_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='EscalationRun',
+            name="EscalationRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('clock', models.CharField(max_length=32)),
-                ('cycle_started_at', models.DateTimeField()),
-                ('step', models.PositiveSmallIntegerField(help_text='Index of the step in the regulation.')),
-                ('percent', models.PositiveSmallIntegerField()),
-                ('ran_at', models.DateTimeField()),
-                ('actions', models.JSONField(default=dict)),
-                ('ticket', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='escalations', to='tickets.ticket')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("clock", models.CharField(max_length=32)),
+                ("cycle_started_at", models.DateTimeField()),
+                (
+                    "step",
+                    models.PositiveSmallIntegerField(
+                        help_text="Index of the step in the regulation."
+                    ),
+                ),
+                ("percent", models.PositiveSmallIntegerField()),
+                ("ran_at", models.DateTimeField()),
+                ("actions", models.JSONField(default=dict)),
+                (
+                    "ticket",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="escalations",
+                        to="tickets.ticket",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['ran_at'],
-                'constraints': [models.UniqueConstraint(fields=('ticket', 'clock', 'cycle_started_at', 'step'), name='escalation_once')],
+                "ordering": ["ran_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("ticket", "clock", "cycle_started_at", "step"),
+                        name="escalation_once",
+                    )
+                ],
             },
         ),
     ]
