@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Iterator
 from email import message_from_bytes
@@ -13,10 +14,20 @@ from aiosmtpd.controller import Controller
 
 
 class Inbox:
+    """Collects accepted messages. ``delay`` slows the answer to DATA; a message whose
+    ``generation`` changed while it waited is not accepted (its client is gone)."""
+
     def __init__(self) -> None:
         self.messages: list[Message] = []
+        self.delay = 0.0
+        self.generation = 0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        generation = self.generation
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if generation != self.generation:
+            return "451 Requested action aborted"
         self.messages.append(message_from_bytes(envelope.content))
         return "250 OK"
 

@@ -9,6 +9,8 @@ import secrets
 from typing import Any
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -233,6 +235,20 @@ class TicketEvent(models.Model):
         if self.actor_person is not None:
             return self.actor_person.full_name
         return "regdesk"
+
+
+class TicketSearch(models.Model):
+    """PostgreSQL full-text document of a ticket (SQLite uses the FTS5 table `tickets_fts`)."""
+
+    ticket = models.OneToOneField(
+        Ticket, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    document = SearchVectorField()
+
+    class Meta:
+        db_table = "tickets_search"
+        required_db_vendor = "postgresql"
+        indexes = [GinIndex(fields=["document"], name="tickets_search_document")]
 
 
 class CannedReply(models.Model):

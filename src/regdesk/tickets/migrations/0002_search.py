@@ -1,4 +1,4 @@
-"""Full-text search tables: FTS5 on SQLite, a tsvector table with a GIN index on PostgreSQL."""
+"""Full-text search on SQLite: an FTS5 table (PostgreSQL: the TicketSearch model, 0003)."""
 
 from django.db import migrations
 
@@ -6,17 +6,7 @@ from django.db import migrations
 def create(apps, schema_editor):  # type: ignore[no-untyped-def]
     connection = schema_editor.connection
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "CREATE TABLE tickets_search ("
-                " ticket_id bigint PRIMARY KEY REFERENCES tickets_ticket(id) ON DELETE CASCADE"
-                " DEFERRABLE INITIALLY DEFERRED,"
-                " document tsvector NOT NULL)"
-            )
-            cursor.execute(
-                "CREATE INDEX tickets_search_document ON tickets_search USING gin (document)"
-            )
-        else:
+        if connection.vendor == "sqlite":
             cursor.execute(
                 "CREATE VIRTUAL TABLE tickets_fts USING fts5("
                 "document, tokenize = 'unicode61 remove_diacritics 2')"
@@ -26,9 +16,7 @@ def create(apps, schema_editor):  # type: ignore[no-untyped-def]
 def drop(apps, schema_editor):  # type: ignore[no-untyped-def]
     connection = schema_editor.connection
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("DROP TABLE IF EXISTS tickets_search")
-        else:
+        if connection.vendor == "sqlite":
             cursor.execute("DROP TABLE IF EXISTS tickets_fts")
 
 
