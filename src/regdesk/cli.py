@@ -232,6 +232,118 @@ def sla_replay(
     typer.echo(json.dumps(payload, ensure_ascii=False))
 
 
+# --------------------------------------------------------------------------- the desk
+
+
+def _django_setup(*, base_url: str | None = None) -> None:
+    """Configure Django from the environment; a wrong value stops here, naming the variable."""
+    import os
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "regdesk.config.settings")
+    if base_url:
+        os.environ.setdefault("REGDESK_BASE_URL", base_url)
+    import django
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        django.setup()
+    except ImproperlyConfigured as exc:
+        _fail(f"configuration error: {exc}")
+
+
+def _site_url(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
+
+
+def _print_logins(summary: Any, url: str) -> None:
+    from regdesk.demo import AGENT_PASSWORD, CUSTOMER_PASSWORD
+
+    typer.echo(f"Demo organisation ({summary.preset}): log in at {url}/portal/login/")
+    typer.echo(f"  passwords: agents {AGENT_PASSWORD}, customers {CUSTOMER_PASSWORD}")
+    typer.echo(f"  admin: {summary.admin.username} / {summary.admin.password}  ({url}/admin/)")
+    for desk in summary.desks:
+        typer.echo(f"  {desk.name} [{desk.slug}, preset {desk.preset}, {desk.tickets} tickets]")
+        for login in desk.agents:
+            typer.echo(f"    agent     {login.username} / {login.password}  ({login.role})")
+        for login in desk.customers:
+            typer.echo(f"    customer  {login.username} / {login.password}  ({login.role})")
+
+
+@app.command("serve")
+def serve(
+    demo: Annotated[
+        str | None,
+        typer.Option(help="Load the demo organisation for this preset (e.g. service-desk)."),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    threads: Annotated[int, typer.Option(help="Worker threads of the WSGI server.")] = 8,
+) -> None:
+    """Run the desk: apply migrations, optionally load the demo, and serve the site (waitress)."""
+    from regdesk.core.loader import PRESETS
+
+    if demo is not None and demo not in PRESETS:
+        _fail(f"unknown preset {demo!r} for --demo (presets: {', '.join(PRESETS)})")
+    url = _site_url(host, port)
+    _django_setup(base_url=url)
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import DatabaseError
+
+    database = settings.DATABASES["default"]
+    where = (
+        f"SQLite {database['NAME']}"
+        if database["ENGINE"].endswith("sqlite3")
+        else f"PostgreSQL {database.get('NAME')} on {database.get('HOST') or 'localhost'}"
+    )
+    typer.echo(f"regdesk: database {where}; applying migrations")
+    try:
+        call_command("migrate", interactive=False, verbosity=0)
+        if demo is not None:
+            from regdesk.demo import demo_load
+
+            summary = demo_load(preset=demo)
+    except DatabaseError as exc:
+        _fail(f"database error: {exc}")
+    # whitenoise serves the collected files when there are any, the apps' own files otherwise.
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+    typer.echo(f"regdesk is running at {url}/")
+    typer.echo(f"  customer portal {url}/portal/   agents' workspace {url}/desk/")
+    if demo is not None:
+        _print_logins(summary, url)
+    else:
+        typer.echo("  create a login with: regdesk manage createsuperuser")
+    typer.echo("Press Ctrl+C to stop.")
+    sys.stdout.flush()
+
+    import waitress
+
+    from regdesk.config.wsgi import application
+
+    try:
+        waitress.serve(application, host=host, port=port, threads=threads, ident="regdesk")
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        _fail(f"cannot listen on {host}:{port}: {exc}")
+
+
+@app.command(
+    "manage",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def manage(ctx: typer.Context) -> None:
+    """Run a Django management command: regdesk manage migrate | createsuperuser | shell | …"""
+    _django_setup()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["regdesk manage", *ctx.args])
+
+
 def main() -> None:
     app()
 

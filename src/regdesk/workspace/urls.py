@@ -1,7 +1,19 @@
 from django.urls import path
-from django.views.generic import TemplateView
+
+from regdesk.workspace.views import actions, queues, regulations, tickets
 
 app_name = "workspace"
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="base.html"), name="queue"),
+    path("", queues.queue_view, name="queue"),
+    path("q/<slug:queue>/", queues.queue_view, name="queue"),
+    path("counts/", queues.queue_counts_view, name="counts"),
+    path("t/<str:reference>/", tickets.ticket_view, name="ticket"),
+    path(
+        "t/<str:reference>/secrets/<slug:field_id>/reveal/",
+        tickets.secret_reveal_view,
+        name="secret_reveal",
+    ),
+    path("t/<str:reference>/<slug:action>/", actions.ticket_action, name="ticket_action"),
+    path("attachments/<int:pk>/", tickets.attachment_download, name="attachment"),
+    path("regulation/<slug:slug>/", regulations.regulation_view, name="regulation"),
 ]
