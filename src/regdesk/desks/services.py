@@ -55,6 +55,10 @@ def regulation_publish(
         published_by=published_by,
     )
     _sync_products(desk=desk, regulation=regulation)
+    from regdesk.escalation.services import tickets_recheck_open
+
+    # The monitor re-checks every open ticket: clocks, breaches and next escalation steps.
+    tickets_recheck_open(desk_id=desk.pk)
     return version
 
 

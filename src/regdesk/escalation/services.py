@@ -21,7 +21,7 @@ from regdesk.core.regulation import ClockName, EscalationStep, NotificationEvent
 from regdesk.escalation.models import EscalationRun, PeriodicJob
 from regdesk.notifications.services import notify
 from regdesk.tickets.models import OPEN_STATUSES, Ticket
-from regdesk.tickets.services import core_events, ticket_escalate_priority
+from regdesk.tickets.services import clock_summary, core_events, ticket_escalate_priority
 
 LEASE = timedelta(minutes=5)
 ALARM_STEP = -1  # the implicit step of an alarm channel: escalate at once, any hour
@@ -104,7 +104,10 @@ def escalation_check(*, ticket_id: int, now: datetime | None = None) -> list[str
                 continue
             if _run_step(ticket, step, clock, cycle_start, result.due, moment):
                 ran.append(f"{clock.value}:{step.spec.at_percent}%")
-    Ticket.objects.filter(pk=ticket.pk).update(next_check_at=next_check)
+    # The check doubles as the bulk recompute (after a publication or calendar change).
+    if ran:  # a step may have raised the priority: count again with the new facts
+        results = evaluate_clocks(compiled, core_events(ticket), now=moment)
+    Ticket.objects.filter(pk=ticket.pk).update(next_check_at=next_check, **clock_summary(results))
     return ran
 
 
