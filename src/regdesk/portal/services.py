@@ -78,7 +78,11 @@ def signin_link_send(*, email: str, base_url: str) -> None:
             "portal/email/signin_link.txt",
             {"person": person, "link": link, "minutes": minutes},
         )
-    send_mail(subject, body, None, [address])
+    try:
+        send_mail(subject, body, None, [address])
+    except OSError:
+        # A failing mail server must not tell the visitor that the address is known.
+        logger.exception("could not send a sign-in link to person %s", person.pk)
 
 
 def _username_for(address: str, person: Person) -> str:
