@@ -62,3 +62,14 @@ def test_missing_required_fields_are_errors_in_strict_mode() -> None:
         ticket_create(desk=desk, requester=person, request_type="device", subject="Meter silent",
                       body="No data", channel="email", fields={})  # fmt: skip
     assert "device_id" in info.value.errors
+
+
+def test_the_language_menu_saves_the_persons_setting(client) -> None:  # type: ignore[no-untyped-def]
+    person = PersonFactory(language="en")
+    client.force_login(person.user)
+    response = client.post("/i18n/setlang/", {"language": "ru", "next": "/portal/"})
+    assert response.status_code == 302
+    person.refresh_from_db()
+    assert person.language == "ru"
+    page = client.get("/portal/")
+    assert page.headers["Content-Language"] == "ru"

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from regdesk.api.api import api
-from regdesk.config.views import home
+from regdesk.config.views import home, language_set
 
 urlpatterns = [
     path("", home, name="home"),
@@ -10,5 +10,5 @@ urlpatterns = [
     path("desk/", include("regdesk.workspace.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", language_set, name="set_language"),
 ]
