@@ -19,19 +19,6 @@ UTC = ZoneInfo("UTC")
 THREADS = 8
 PER_THREAD = 6
 
-# Flushing after a transactional test truncates only these apps' tables, with CASCADE: on
-# PostgreSQL the full-text table ``tickets_search`` references tickets, and a plain TRUNCATE of
-# every table (what Django does when available_apps is not given) is refused because of it.
-DESK_APPS = [
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "regdesk.desks",
-    "regdesk.directory",
-    "regdesk.tickets",
-    "regdesk.notifications",
-    "regdesk.escalation",
-]
-
 on_postgresql = pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="concurrent numbering needs real row locks and several connections: set "
@@ -49,7 +36,7 @@ def _create(desk: Desk, person: Person, subject: str) -> Ticket:
 
 
 @on_postgresql
-@pytest.mark.django_db(transaction=True, available_apps=DESK_APPS)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_creations_get_consecutive_numbers() -> None:
     # Given a desk and eight requesters, each thread on its own database connection
     desk = make_desk("service-desk", prefix="SD")
@@ -85,7 +72,7 @@ def test_concurrent_creations_get_consecutive_numbers() -> None:
     assert desk.next_number == total + 1
 
 
-@pytest.mark.django_db(transaction=True, available_apps=DESK_APPS)
+@pytest.mark.django_db(transaction=True)
 def test_a_creation_that_fails_validation_consumes_no_number() -> None:
     # Given a desk whose device questions require a device ID and a serial number
     desk = make_desk("waviot", prefix="WAV")

@@ -129,10 +129,17 @@ def test_staff_agents_manage_it_and_see_the_admin_link() -> None:
     user.save(update_fields=["is_staff"])
     client = login(user)
     page = client.get(reverse("workspace:regulation", args=[desk.slug])).content.decode()
-    assert reverse("admin:index") in page
+    assert reverse("admin:app_list", args=["directory"]) in page
 
 
 def test_a_staff_user_who_is_no_agent_gets_403() -> None:
     wialon_desk()
     client = login(UserFactory(is_staff=True))
     assert client.get(reverse("workspace:regulation", args=["wialon"])).status_code == 403
+
+
+def test_a_pasted_copy_of_the_current_version_has_no_differences(lead) -> None:
+    _, _, client, url = lead
+    pasted = preset_text("wialon").replace("\n", "\r\n").rstrip("\r\n")
+    page = client.post(url, {"step": "check", "source": pasted}).content.decode()
+    assert "No differences." in page

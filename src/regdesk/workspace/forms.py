@@ -9,19 +9,18 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.contrib.auth.models import User
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from regdesk.core.loader import RegulationError, load_regulation_text
 from regdesk.core.regulation import FieldKind, Regulation, TargetKind, local_text
 from regdesk.desks.models import Desk
-from regdesk.tickets.models import Status, Ticket
+from regdesk.tickets.models import OPEN_STATUSES, Status, Ticket
 from regdesk.tickets.services import DESCRIPTION_FIELD
 from regdesk.workspace.selectors import QueueFilters
 
 
 def _lang() -> str:
-    from django.utils.translation import get_language
-
     return get_language() or "en"
 
 
@@ -62,7 +61,10 @@ class QueueFilterForm(forms.Form):
 
         fields = self.fields
         fields["desk"].choices = _blank(_("any desk")) + [(d.pk, d.name) for d in desks]  # type: ignore[attr-defined]
-        fields["status"].choices = _blank(_("any status")) + list(Status.choices)  # type: ignore[attr-defined]
+        fields["status"].choices = _blank(_("any status")) + [  # type: ignore[attr-defined]
+            (s.value, s.label)
+            for s in OPEN_STATUSES  # the queues hold open tickets only
+        ]
         every = {
             "priority": [p for r in regulations for p in r.priorities],
             "team": [u for r in regulations for u in r.teams],
@@ -359,7 +361,10 @@ class RegulationUploadForm(forms.Form):
                 raise forms.ValidationError(_("The file is not UTF-8 text.")) from None
         if not (data.get("source") or "").strip():
             raise forms.ValidationError(_("Paste the regulation or choose a file."))
-        data["source"] = data["source"].replace("\r\n", "\n")
+        # A browser sends a textarea with CRLF and without the final newline: read it as the
+        # file it was pasted from, so the diff shows only real changes.
+        source = data["source"].replace("\r\n", "\n")
+        data["source"] = source if source.endswith("\n") else source + "\n"
         return data
 
     def check(self) -> tuple[Regulation | None, RegulationError | None]:

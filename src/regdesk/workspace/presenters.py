@@ -233,9 +233,24 @@ def _hours(seconds: Any) -> str:
         return "?"
 
 
-def event_summary(event: TicketEvent, regulation: Regulation, lang: str) -> str:
+def field_labels(regulation: Regulation, lang: str) -> dict[str, str]:
+    """Every field id of the regulation with its label."""
+    labels = {}
+    for request_type in regulation.request_types:
+        for spec in regulation.fields_for(request_type.id):
+            labels[spec.id] = local_text(spec.label, lang) or spec.id
+    return labels
+
+
+def event_summary(
+    event: TicketEvent, regulation: Regulation, lang: str, labels: dict[str, str]
+) -> str:
     """What changed, in a sentence (the kind itself is shown next to it)."""
     data = event.data or {}
+
+    def named(ids: Iterable[str]) -> str:
+        return ", ".join(labels.get(str(field_id), str(field_id)) for field_id in ids)
+
     kind = event.kind
     old, new = data.get("from"), data.get("to")
     Kind = TicketEvent.Kind
@@ -246,9 +261,7 @@ def event_summary(event: TicketEvent, regulation: Regulation, lang: str) -> str:
         if data.get("into"):
             text += " · " + _("into %(reference)s") % {"reference": data["into"]}
         if data.get("missing"):
-            text += " · " + _("asked for: %(fields)s") % {
-                "fields": ", ".join(_field_labels(regulation, data["missing"], lang))
-            }
+            text += " · " + _("asked for: %(fields)s") % {"fields": named(data["missing"])}
         return text
     if kind == Kind.PRIORITY:
         return _("%(old)s → %(new)s, because: %(reason)s") % {
@@ -270,7 +283,7 @@ def event_summary(event: TicketEvent, regulation: Regulation, lang: str) -> str:
             "hours": _hours(data.get("seconds")),
         }
     if kind == Kind.FIELDS:
-        return ", ".join(_field_labels(regulation, data.get("changed", []), lang))
+        return named(data.get("changed", []))
     if kind == Kind.SPLIT:
         if data.get("parent"):
             return _("split off from %(reference)s") % {"reference": data["parent"]}
@@ -278,18 +291,10 @@ def event_summary(event: TicketEvent, regulation: Regulation, lang: str) -> str:
     if kind == Kind.MERGED:
         return _("%(reference)s merged into this ticket") % {"reference": data.get("source", "")}
     if kind == Kind.SECRET_REVEALED:
-        return ", ".join(_field_labels(regulation, [data.get("field", "")], lang))
+        return named([data.get("field", "")])
     if kind == Kind.CREATED:
         return _("as %(reference)s, priority %(priority)s") % {
             "reference": data.get("number", ""),
             "priority": priority_title(regulation, str(data.get("priority", "")), lang),
         }
     return ""
-
-
-def _field_labels(regulation: Regulation, ids: Iterable[str], lang: str) -> list[str]:
-    labels = {}
-    for request_type in regulation.request_types:
-        for spec in regulation.fields_for(request_type.id):
-            labels[spec.id] = local_text(spec.label, lang) or spec.id
-    return [labels.get(str(field_id), str(field_id)) for field_id in ids]

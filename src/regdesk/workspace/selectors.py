@@ -29,13 +29,17 @@ from regdesk.desks.selectors import NoRegulationError, regulation_current
 from regdesk.directory.models import AgentMembership
 from regdesk.tickets.models import OPEN_STATUSES, CannedReply, Status, Ticket
 from regdesk.tickets.search import ticket_search
-from regdesk.tickets.selectors import AnyUser, agent_desk_ids, ticket_get_for_user
-from regdesk.tickets.selectors import ticket_visible_to as _visible
+from regdesk.tickets.selectors import (
+    AnyUser,
+    agent_desk_ids,
+    ticket_get_for_user,
+    ticket_visible_to,
+)
 
 PAGE_SIZE = 50
-_REFERENCE = re.compile(r"^[A-Za-z][A-Za-z0-9]*-\d+$")
 COUNT_CAP = 500
 DUE_SOON_WINDOW = timedelta(hours=2)
+_REFERENCE = re.compile(r"^[A-Za-z][A-Za-z0-9]*-\d+$")  # a ticket number like WLN-000123
 
 
 class Queue(StrEnum):
@@ -61,7 +65,7 @@ QUEUE_TITLES = {
 
 def workspace_tickets(*, user: AnyUser) -> QuerySet[Ticket]:
     """Tickets the user sees (the selector's rule) on the desks they work on as an agent."""
-    return _visible(user).filter(desk_id__in=agent_desk_ids(user) or ())
+    return ticket_visible_to(user).filter(desk_id__in=agent_desk_ids(user) or ())
 
 
 def _team_condition(user: User) -> Q:

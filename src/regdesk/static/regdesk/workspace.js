@@ -6,15 +6,25 @@
 
   // ------------------------------------------------------------------ countdowns
 
+  // Unit letters come translated from the page: <div class="ws" data-units="d h m s">.
+  function units() {
+    var holder = document.querySelector("[data-units]");
+    var given = holder ? holder.dataset.units.split(" ") : [];
+    return given.length === 4 ? given : ["d", "h", "m", "s"];
+  }
+
   function span(ms) {
-    var minutes = Math.floor(Math.abs(ms) / 60000);
+    var u = units();
+    var left = Math.abs(ms);
+    var minutes = Math.floor(left / 60000);
     var days = Math.floor(minutes / 1440);
     var hours = Math.floor((minutes % 1440) / 60);
     var mins = minutes % 60;
-    var text = days ? days + "d " + hours + "h" : hours ? hours + "h " + mins + "m" : mins + "m";
-    if (!days && !hours && Math.abs(ms) < 60000) {
-      text = Math.floor(Math.abs(ms) / 1000) + "s";
-    }
+    var text;
+    if (days) text = days + u[0] + " " + hours + u[1];
+    else if (hours) text = hours + u[1] + " " + mins + u[2];
+    else if (mins) text = mins + u[2];
+    else text = Math.floor(left / 1000) + u[3];
     return (ms < 0 ? "−" : "") + text;
   }
 
@@ -103,6 +113,9 @@
       case "j": move(1); break;
       case "k": move(-1); break;
       case "Enter":
+        // Enter keeps its meaning on a focused link, button or disclosure.
+        if (event.target.closest("a, button, summary")) { handled = false; break; }
+        openCurrent(); handled = rows().length > 0; break;
       case "o": openCurrent(); handled = rows().length > 0; break;
       case "/": handled = focusField("[data-search]"); break;
       case "r": handled = focusField("#reply-body"); break;

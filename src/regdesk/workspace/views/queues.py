@@ -6,6 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import urlencode
 from django.utils.translation import get_language
+from django.views.decorators.http import require_safe
 
 from regdesk.workspace.access import agent_required, is_htmx
 from regdesk.workspace.forms import QueueFilterForm
@@ -67,6 +68,7 @@ def sidebar_context(request: HttpRequest, *, current: Queue | None) -> dict[str,
     }
 
 
+@require_safe
 @agent_required
 def queue_counts_view(request: HttpRequest) -> HttpResponse:
     current = Queue(request.GET["queue"]) if request.GET.get("queue") in set(Queue) else None
@@ -78,6 +80,7 @@ def queue_counts_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_safe
 @agent_required
 def queue_view(request: HttpRequest, queue: str = DEFAULT_QUEUE.value) -> HttpResponse:
     try:

@@ -10,7 +10,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.translation import get_language
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from regdesk.tickets.models import Attachment, Status, Ticket
 from regdesk.tickets.selectors import is_agent_of
@@ -21,6 +21,7 @@ from regdesk.workspace.presenters import (
     channel_title,
     clock_badges,
     event_summary,
+    field_labels,
     field_rows,
     priority_title,
     type_title,
@@ -98,7 +99,7 @@ def panel_context(
     forms = {name: action_form(name, ticket, request.user) for name in ACTION_FORMS}
     if failed is not None:
         forms[failed.action] = failed.form
-    events = list(ticket_log(ticket))
+    labels = field_labels(regulation, lang)
     return {
         "ticket": ticket,
         "regulation": regulation,
@@ -118,7 +119,9 @@ def panel_context(
         "field_rows": rows,
         "missing_rows": [row for row in rows if row.missing],
         "conversation": ticket_conversation(ticket),
-        "events": [(event, event_summary(event, regulation, lang)) for event in events],
+        "events": [
+            (event, event_summary(event, regulation, lang, labels)) for event in ticket_log(ticket)
+        ],
         "canned_replies": canned_replies_for(ticket),
         "forms": forms,
         "failed": failed,
@@ -136,6 +139,7 @@ def render_ticket(
     return render(request, "workspace/ticket.html", context)
 
 
+@require_safe
 @agent_required
 def ticket_view(request: HttpRequest, reference: str) -> HttpResponse:
     ticket = ticket_for_agent(user=request.user, reference=reference)
@@ -160,6 +164,7 @@ def secret_reveal_view(request: HttpRequest, reference: str, field_id: str) -> H
     return response
 
 
+@require_safe
 @agent_required
 def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
     """An attachment of a ticket the agent works on, always as a download (never inline)."""
