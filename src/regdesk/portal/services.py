@@ -105,7 +105,7 @@ def _verify(token: str, *, lock: bool) -> tuple[Person, User | None]:
         raise SignInLinkError(invalid) from None
     people = Person.objects.select_related("user")
     if lock:
-        people = people.select_for_update()
+        people = people.select_for_update(of=("self",))
     person = people.filter(pk=payload.get("p")).first() if isinstance(payload, dict) else None
     if person is None:
         raise SignInLinkError(invalid)
