@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.utils import translation
+from django.utils import timezone, translation
 
 
 class PersonLanguageMiddleware:
@@ -25,3 +26,20 @@ class PersonLanguageMiddleware:
             translation.activate(language)
             request.LANGUAGE_CODE = language
         return self.get_response(request)
+
+
+class BrowserTimezoneMiddleware:
+    """Times render in the viewer's zone: the IANA name the browser reports (cookie ``tz``)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from regdesk.portal.selectors import customer_zone
+
+        zone = customer_zone(cookie=request.COOKIES.get("tz"), fallback=ZoneInfo("UTC"))
+        timezone.activate(zone)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
