@@ -322,6 +322,10 @@ def serve(
     import waitress
 
     from regdesk.config.wsgi import application
+    from regdesk.worker import worker_thread_start
+
+    if worker_thread_start() is not None:
+        typer.echo("  background worker: running in this process (database backend)")
 
     try:
         waitress.serve(application, host=host, port=port, threads=threads, ident="regdesk")
@@ -329,6 +333,21 @@ def serve(
         pass
     except OSError as exc:
         _fail(f"cannot listen on {host}:{port}: {exc}")
+
+
+@app.command("worker")
+def worker(
+    processes: Annotated[int, typer.Option(help="Worker processes to run.", min=1)] = 1,
+) -> None:
+    """Run background workers (notifications, escalation, periodic work) until interrupted."""
+    _django_setup()
+    from regdesk.worker import backend_kind, worker_run
+
+    typer.echo(f"regdesk: {processes} worker(s) on the {backend_kind()} task backend")
+    try:
+        worker_run(processes=processes)
+    except RuntimeError as exc:
+        _fail(str(exc))
 
 
 @app.command(
