@@ -16,6 +16,7 @@ from regdesk.api.services import token_create, token_revoke
 from regdesk.directory.models import Organisation
 from regdesk.tickets.models import Status
 from regdesk.tickets.services import ticket_create, ticket_note
+from regdesk.webhooks.models import WebhookSubscription
 from tests.desk.factories import PersonFactory, make_agent, make_desk
 
 pytestmark = pytest.mark.django_db
@@ -57,6 +58,9 @@ def world() -> dict[str, Any]:
         channel="widget",
     )
     ticket_note(ticket=ticket, author=agent, body="secret internal note")
+    webhook = WebhookSubscription.objects.create(
+        desk=desk, url="https://hooks.example.com/regdesk", secret_ciphertext=b"x"
+    )
     tokens = {
         name: token_create(user=user, name=name, scope="write")[1]
         for name, user in (
@@ -66,7 +70,14 @@ def world() -> dict[str, Any]:
             ("stranger", stranger.user),
         )
     }
-    return {"desk": desk, "agent": agent, "customer": customer, "ticket": ticket, "tokens": tokens}
+    return {
+        "desk": desk,
+        "agent": agent,
+        "customer": customer,
+        "ticket": ticket,
+        "tokens": tokens,
+        "webhook": webhook,
+    }
 
 
 def test_token_is_hashed_at_rest_and_last_use_is_recorded(world: dict[str, Any]) -> None:
@@ -228,6 +239,7 @@ def _concrete(path: str, world: dict[str, Any]) -> str:
         .replace("{slug}", "berlin")
         .replace("{person_id}", str(world["customer"].pk))
         .replace("{org_id}", str(world["customer"].organisation_id))
+        .replace("{webhook_id}", str(world["webhook"].pk))
     )
 
 
@@ -254,6 +266,7 @@ VALID_BODIES: dict[str, Any] = {
     "merge": {"into": "BER-000001"},
     "agreed-target": {"clock": "first_response", "hours": 1},
     "{reference}": {"fields": {}},
+    "webhooks": {"url": "https://hooks.example.com/x"},
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
-from regdesk.api import desks, directory, errors, tickets
+from regdesk.api import desks, directory, errors, tickets, webhooks
 from regdesk.api.auth import SessionAuth, TokenAuth
 
 api = NinjaAPI(
@@ -22,3 +22,5 @@ errors.install(api)
 api.add_router("", desks.router)
 api.add_router("", tickets.router)
 api.add_router("", directory.router)
+api.add_router("", webhooks.router)
+errors.document(api)

@@ -10,6 +10,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from regdesk.api.auth import RateLimited, ScopeError
+from regdesk.api.schemas import ErrorOut
 from regdesk.core.loader import RegulationError
 from regdesk.desks.selectors import NoRegulationError
 from regdesk.tickets.services import TicketError
@@ -26,6 +27,13 @@ CODES = {
     422: "invalid",
     429: "rate_limited",
 }
+
+
+# The error statuses every operation documents (as ErrorOut), and those that depend on its
+# inputs and method; see ``document``.
+ALWAYS = (401, 403, 429)
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+BODY_SOURCES = {"body", "form", "file"}
 
 
 def error_body(status: int, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -93,3 +101,41 @@ def install(api: NinjaAPI) -> None:
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         return respond(request, exc.status_code, str(exc))
+
+
+def error_statuses(path: str, methods: list[str], sources: set[str]) -> list[int]:
+    """The error statuses an operation can answer with, from its path, methods and inputs.
+
+    401/403/429: authentication, scope and rate limit (every operation); 400: a body that does
+    not parse; 404: an object in the path, or one named in the body, the caller cannot see; 409:
+    an action the ticket's state (or the desk's regulation) does not allow; 422: input that does
+    not validate, as a map of fields.
+    """
+    statuses = set(ALWAYS)
+    unsafe = bool(UNSAFE_METHODS & set(methods))
+    if sources & BODY_SOURCES:
+        statuses.add(400)
+    if "{" in path or unsafe:
+        statuses.add(404)
+    if unsafe or path.startswith("/desks/{"):
+        statuses.add(409)
+    if sources or unsafe:
+        statuses.add(422)
+    return sorted(statuses)
+
+
+def document(api: NinjaAPI) -> None:
+    """Declare the error responses (ErrorOut) of every operation of the routers added so far.
+
+    The handlers above answer errors themselves, so this changes only the OpenAPI document (and
+    lets a view return ``(404, error_body(...))``). Call it after the last ``add_router``.
+    """
+    for _prefix, router in api._routers:
+        for path, path_view in router.path_operations.items():
+            for operation in path_view.operations:
+                sources = {model.__ninja_param_source__ for model in operation.models}
+                for status in error_statuses(path, operation.methods, sources):
+                    if status not in operation.response_models:
+                        operation.response_models[status] = operation._create_response_model(
+                            ErrorOut
+                        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from ninja import Schema
 from pydantic import Field
@@ -146,9 +146,13 @@ class MessageOut(Schema):
     attachments: list[AttachmentOut]
 
 
+# The statuses a public reply may leave the ticket in (as in the workspace's reply form).
+ReplyStatus = Literal["answered", "accepted", "waiting_for_customer", "resolved"]
+
+
 class ReplyIn(Schema):
     body: str = Field(min_length=1, max_length=100_000)
-    status_after: str | None = "answered"
+    status_after: ReplyStatus | None = "answered"
 
 
 class TextIn(Schema):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
@@ -30,6 +30,7 @@ from regdesk.api.schemas import (
     PriorityIn,
     RefuseIn,
     ReplyIn,
+    ReplyStatus,
     ReturnIn,
     SplitIn,
     TextIn,
@@ -337,8 +338,8 @@ def message_post(
     reference: str,
     body: Form[str],
     internal: Form[bool] = False,
-    status_after: Form[str] = "answered",
-    files: File[list[UploadedFile]] | None = None,
+    status_after: Form[ReplyStatus | Literal[""] | None] = "answered",
+    files: File[list[UploadedFile] | None] = None,
 ) -> tuple[int, dict[str, Any]]:
     """Agents post a reply (or an internal note); the requester posts a follow-up."""
     require_scope(request, "write")

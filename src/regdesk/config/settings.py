@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "regdesk.api",
     "regdesk.notifications",
     "regdesk.escalation",
+    "regdesk.webhooks",
     "django_tasks",
     "django_tasks_db",
 ]

@@ -16,6 +16,7 @@ from django_tasks import task
 
 from regdesk.escalation.services import clock_monitor, escalation_check, periodic_claim
 from regdesk.notifications.services import notifications_requeue_stale
+from regdesk.webhooks.services import webhooks_requeue_stale
 
 TICK = timedelta(seconds=60)
 
@@ -41,6 +42,7 @@ def periodic_tick() -> str:
     for ticket_id in claimed:
         escalation_check_task.enqueue(ticket_id)
     notifications_requeue_stale()
+    webhooks_requeue_stale()
     periodic_tick.using(run_after=timezone.now() + TICK).enqueue()
     return f"checked {len(claimed)} tickets"
 

@@ -17,7 +17,7 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from regdesk.core.clocks import ClockState, TicketFacts, evaluate_clocks
@@ -85,7 +85,9 @@ def _event(
     public: bool = False,
     **data: Any,
 ) -> TicketEvent:
-    return TicketEvent.objects.create(
+    from regdesk.webhooks.services import webhooks_emit
+
+    event = TicketEvent.objects.create(
         ticket=ticket,
         kind=kind,
         at=at,
@@ -94,6 +96,8 @@ def _event(
         public=public,
         data=data,
     )
+    webhooks_emit(event=event)  # integrations hear of every change
+    return event
 
 
 def _notify(
@@ -770,16 +774,20 @@ def _return(
         spec = specs.get(field_id)
         labels.append(local_text(spec.label, ticket.language) if spec else field_id)
     text = body.strip()
-    if labels:
-        listing = "\n".join(f"- {label}" for label in labels)
-        text = (text + "\n\n" if text else "") + _(
-            "To go on with your request we need:\n%(list)s"
-        ) % {"list": listing}
+    # Written to the requester: in the ticket's language, like the labels, whoever returns it
+    # (an email registered with no request active, or an agent working in another language).
+    with translation.override(ticket.language or translation.get_language()):
+        if labels:
+            listing = "\n".join(f"- {label}" for label in labels)
+            text = (text + "\n\n" if text else "") + _(
+                "To go on with your request we need:\n%(list)s"
+            ) % {"list": listing}
+        text = text or _("We need more information.")
     Message.objects.create(
         ticket=ticket,
         kind=Message.Kind.AGENT if user else Message.Kind.SYSTEM,
         author_user=user,
-        body=text or _("We need more information."),
+        body=text,
         created_at=at,
     )
     if user is not None:
