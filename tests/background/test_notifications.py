@@ -163,3 +163,14 @@ def test_team_lead_and_escalation_contacts_are_resolved() -> None:
     addresses = {n.address for n in created}
     assert lead.email in addresses
     assert "p.sabaliauskas@wialon.com" in addresses
+
+
+def test_the_ticket_page_shows_what_was_sent(client) -> None:  # type: ignore[no-untyped-def]
+    desk, person, ticket = service_desk_ticket()
+    agent = make_agent(desk)
+    client.force_login(agent)
+    page = client.get(f"/desk/t/{ticket.reference}/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert person.primary_email in text
+    assert "registered" in text

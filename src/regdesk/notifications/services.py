@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from regdesk.core.regulation import NotificationEvent, local_text
+from regdesk.core.regulation import NotificationEvent, Regulation, local_text
 from regdesk.directory.models import AgentMembership, Person
 from regdesk.notifications.models import Notification, NotificationPreference
 from regdesk.tickets.models import Ticket
@@ -155,6 +155,14 @@ def ticket_link(ticket: Ticket, *, for_agent: bool) -> str:
     return settings.BASE_URL + path
 
 
+def _clock_title(regulation: Regulation, clock_id: str, lang: str) -> str:
+    """The regulation's title of a clock in ``lang`` (its id when the regulation has none)."""
+    for name, spec in regulation.clocks.items():
+        if name.value == clock_id:
+            return local_text(spec.title, lang) or clock_id
+    return clock_id
+
+
 def render(
     ticket: Ticket, event: Event, recipient: Recipient, data: dict[str, Any]
 ) -> tuple[str, str]:
@@ -162,11 +170,12 @@ def render(
     regulation = ticket.regulation_version.regulation
     for_agent = recipient.person is None
     with translation.override(recipient.language):
+        clock = _clock_title(regulation, str(data.get("clock", "")), recipient.language)
         values = {
             "ref": ticket.reference,
             "subject": ticket.subject,
             "status": ticket.get_status_display(),
-            "clock": data.get("clock", ""),
+            "clock": clock,
         }
         subject = str(SUBJECTS[event]) % values
         specs = {s.id: s for s in regulation.fields_for(ticket.request_type)}
@@ -183,6 +192,7 @@ def render(
                 "missing": missing,
                 "link": ticket_link(ticket, for_agent=for_agent),
                 "for_agent": for_agent,
+                "clock": clock,
                 "desk_name": ticket.desk.name,
             },
         )

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.views.decorators.http import require_POST, require_safe
 
+from regdesk.notifications.selectors import notifications_for_ticket
 from regdesk.tickets.models import Attachment, Status, Ticket
 from regdesk.tickets.selectors import is_agent_of
 from regdesk.tickets.services import TicketError, secret_reveal
@@ -123,6 +124,7 @@ def panel_context(
             (event, event_summary(event, regulation, lang, labels)) for event in ticket_log(ticket)
         ],
         "canned_replies": canned_replies_for(ticket),
+        "notifications": notifications_for_ticket(ticket=ticket),
         "forms": forms,
         "failed": failed,
         "notice": notice,
