@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "regdesk.notifications",
     "regdesk.escalation",
     "regdesk.webhooks",
+    "regdesk.account",
     "django_tasks",
     "django_tasks_db",
 ]

@@ -22,3 +22,6 @@ from regdesk.config.settings import *  # noqa: F403
 
 # Hashing demo and factory passwords with PBKDF2 would dominate the suite's run time.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# whitenoise warns about a missing static root; the suite reads the apps' files (finders).
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405

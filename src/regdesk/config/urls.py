@@ -9,6 +9,7 @@ urlpatterns = [
     path("portal/", include("regdesk.portal.urls")),
     path("desk/", include("regdesk.workspace.urls")),
     path("api/v1/", api.urls),
+    path("account/", include("regdesk.account.urls")),
     path("admin/", admin.site.urls),
     path("i18n/setlang/", language_set, name="set_language"),
 ]

@@ -331,3 +331,14 @@ def notifications_requeue_stale(*, now: datetime | None = None) -> int:
     for pk in ids:
         _enqueue_delivery(pk)
     return len(ids)
+
+
+def preferences_set(*, user: User, enabled: dict[str, bool]) -> None:
+    """Save an agent's choices of which built-in notifications they receive."""
+    known = {event.value for event in AGENT_EVENTS}
+    for event, on in enabled.items():
+        if event not in known:
+            raise ValueError(f"unknown notification event {event!r}")
+        NotificationPreference.objects.update_or_create(
+            user=user, event=event, defaults={"enabled": on}
+        )
