@@ -18,13 +18,13 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from regdesk.core.regulation import NotificationEvent, Regulation, local_text
+from regdesk.delivery import delivery_claim, delivery_stale_ids
 from regdesk.directory.models import AgentMembership, Person
 from regdesk.notifications.models import Notification, NotificationPreference
 from regdesk.tickets.models import Ticket
@@ -274,12 +274,7 @@ LEASE = timedelta(minutes=5)
 def notification_send(*, notification_id: int) -> str:
     """Deliver one notification; safe to run twice (claimed with a conditional update)."""
     now = timezone.now()
-    claimed = Notification.objects.filter(
-        Q(state__in=[Notification.State.PENDING, Notification.State.FAILED])
-        | Q(state=Notification.State.SENDING, claimed_at__lt=now - LEASE),
-        pk=notification_id,
-    ).update(state=Notification.State.SENDING, claimed_at=now)
-    if not claimed:
+    if not delivery_claim(Notification, pk=notification_id, now=now, lease=LEASE):
         return "not claimable (sent, or being sent by another worker)"
     notification = Notification.objects.select_related("ticket__desk").get(pk=notification_id)
     headers = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
@@ -322,12 +317,7 @@ def notifications_requeue_stale(*, now: datetime | None = None) -> int:
 
     Safe alongside live workers: delivery claims each notification with a conditional update.
     """
-    moment = now or timezone.now()
-    stale = Notification.objects.filter(
-        Q(state=Notification.State.PENDING, created_at__lt=moment - LEASE)
-        | Q(state=Notification.State.SENDING, claimed_at__lt=moment - LEASE)
-    ).values_list("pk", flat=True)[:1000]
-    ids = list(stale)
+    ids = delivery_stale_ids(Notification, now=now or timezone.now(), lease=LEASE)
     for pk in ids:
         _enqueue_delivery(pk)
     return len(ids)

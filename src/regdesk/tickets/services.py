@@ -818,6 +818,24 @@ def ticket_return_for_information(
     return ticket
 
 
+def _require_requester_or_agent(
+    ticket: Ticket, actor_user: User | None, actor_person: Person | None
+) -> None:
+    """Support of the desk, the requester, or a manager of the requester's organisation."""
+    if actor_user is not None:
+        _require_agent(ticket, actor_user)
+        return
+    if actor_person is not None and (
+        actor_person.pk == ticket.requester_id
+        or (
+            actor_person.is_organisation_manager
+            and actor_person.organisation_id == ticket.organisation_id
+        )
+    ):
+        return
+    raise TicketError(_("Only the requester or support can do this."))
+
+
 @transaction.atomic
 def ticket_resolve(
     *,
@@ -828,16 +846,7 @@ def ticket_resolve(
 ) -> Ticket:
     """Resolve: closed by support, or confirmed by the customer ("this solved my problem")."""
     moment = _now(at)
-    if actor_user is not None:
-        _require_agent(ticket, actor_user)
-    elif actor_person is None or (
-        actor_person.pk != ticket.requester_id
-        and not (
-            actor_person.is_organisation_manager
-            and actor_person.organisation_id == ticket.organisation_id
-        )
-    ):
-        raise TicketError(_("Only the requester or support can resolve this request."))
+    _require_requester_or_agent(ticket, actor_user, actor_person)
     _require_open(ticket)
     old = ticket.status
     ticket.status = Status.RESOLVED
@@ -868,8 +877,7 @@ def ticket_reopen(
     at: datetime | None = None,
 ) -> Ticket:
     moment = _now(at)
-    if actor_user is not None:
-        _require_agent(ticket, actor_user)
+    _require_requester_or_agent(ticket, actor_user, actor_person)
     if ticket.status != Status.RESOLVED:
         raise TicketError(_("Only a resolved request can be reopened."))
     ticket.status = Status.ACCEPTED

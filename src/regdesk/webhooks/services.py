@@ -30,9 +30,9 @@ from urllib.parse import urlparse
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
+from regdesk.delivery import delivery_claim, delivery_stale_ids
 from regdesk.desks.models import Desk
 from regdesk.tickets import crypto
 from regdesk.tickets.models import TicketEvent
@@ -171,12 +171,7 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 def webhook_send(*, delivery_id: int, now: datetime | None = None) -> str:
     """POST one delivery; safe to run twice (claimed with a conditional update)."""
     moment = now or timezone.now()
-    claimed = WebhookDelivery.objects.filter(
-        Q(state__in=[WebhookDelivery.State.PENDING, WebhookDelivery.State.FAILED])
-        | Q(state=WebhookDelivery.State.SENDING, claimed_at__lt=moment - LEASE),
-        pk=delivery_id,
-    ).update(state=WebhookDelivery.State.SENDING, claimed_at=moment)
-    if not claimed:
+    if not delivery_claim(WebhookDelivery, pk=delivery_id, now=moment, lease=LEASE):
         return "not claimable"
     delivery = WebhookDelivery.objects.select_related("subscription").get(pk=delivery_id)
     subscription = delivery.subscription
@@ -235,13 +230,7 @@ def webhook_send(*, delivery_id: int, now: datetime | None = None) -> str:
 
 def webhooks_requeue_stale(*, now: datetime | None = None) -> int:
     """Re-enqueue deliveries a dead worker left behind (pending or sending past the lease)."""
-    moment = now or timezone.now()
-    ids = list(
-        WebhookDelivery.objects.filter(
-            Q(state=WebhookDelivery.State.PENDING, created_at__lt=moment - LEASE)
-            | Q(state=WebhookDelivery.State.SENDING, claimed_at__lt=moment - LEASE)
-        ).values_list("pk", flat=True)[:1000]
-    )
+    ids = delivery_stale_ids(WebhookDelivery, now=now or timezone.now(), lease=LEASE)
     for pk in ids:
         _enqueue(pk)
     return len(ids)
