@@ -515,3 +515,34 @@ def test_events_are_append_only() -> None:
         event.save()
     with pytest.raises(ValueError, match="append-only"):
         event.delete()
+
+
+def test_a_reply_to_a_return_goes_back_to_where_the_ticket_was() -> None:
+    # Returned by the system at registration: still nobody's, so new again once completed
+    desk = make_desk("waviot", prefix="WAV")
+    person = PersonFactory()
+    ticket = ticket_create(
+        desk=desk,
+        requester=person,
+        request_type="base-station",
+        subject="БС молчит",
+        body="Нет связи",
+        channel="email",
+        fields={"client_name": "X"},
+        strict=False,
+    )
+    assert ticket.status == Status.WAITING_FOR_CUSTOMER
+    ticket_customer_reply(
+        ticket=ticket,
+        person=person,
+        body="Вот данные",
+        fields={"login": "x", "station_number": "BS-17"},
+    )
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.missing_fields) == (Status.NEW, [])
+    # Returned by an agent: support is on it, so back in work
+    agent = make_agent(desk)
+    ticket_return_for_information(ticket=ticket, actor=agent, missing=[], body="Адрес БС?")
+    ticket_customer_reply(ticket=ticket, person=person, body="ул. Ленина, 1")
+    ticket.refresh_from_db()
+    assert ticket.status == Status.ACCEPTED

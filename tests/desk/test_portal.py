@@ -624,7 +624,7 @@ def test_missing_information_is_asked_and_supplied_on_the_ticket_page() -> None:
     )
     assert response.status_code == 302
     ticket.refresh_from_db()
-    assert ticket.status == Status.ACCEPTED
+    assert ticket.status == Status.NEW  # returned at registration: nobody has accepted it yet
     assert ticket.fields["device_id"] == "0042AB"
     assert ticket.missing_fields == []
     assert "Device ID" in ticket.messages.filter(kind=Message.Kind.CUSTOMER).last().body

@@ -16,7 +16,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -546,7 +546,15 @@ def ticket_customer_reply(
         ticket.status = Status.ACCEPTED
         ticket.resolved_at = None
     elif ticket.status in (Status.ANSWERED, Status.WAITING_FOR_CUSTOMER):
-        _set_status(ticket, Status.ACCEPTED, at=moment, person=person)
+        # Back to work; a request the system returned at registration, that no agent has
+        # touched yet, is new again.
+        accepted = (
+            ticket.assignee_id is not None
+            or ticket.events.filter(
+                Q(kind=Kind.STATUS, data__to=Status.ACCEPTED.value) | Q(kind=Kind.AGENT_REPLY)
+            ).exists()
+        )
+        _set_status(ticket, Status.ACCEPTED if accepted else Status.NEW, at=moment, person=person)
     said = _event(
         ticket, Kind.CUSTOMER_MESSAGE, at=moment, person=person, public=True, message=message.pk
     )
