@@ -122,7 +122,7 @@ def test_email_request_completed_on_the_portal_answered_and_confirmed(
     shot(page, "missing information filled")
     supply.locator("button[type=submit]").click()
     expect(page.locator("section.needs")).to_have_count(0)
-    expect(page.locator(".ticket-head .status")).to_have_class(status_class("accepted"))
+    expect(page.locator(".ticket-head .status")).to_have_class(status_class("new"))
     details = page.locator("aside.details")
     expect(details).to_contain_text("0042AB7F")
     expect(details).to_contain_text("WV-2311-000457")
@@ -136,7 +136,7 @@ def test_email_request_completed_on_the_portal_answered_and_confirmed(
         "device_id": "0042AB7F",
         "serial_number": "WV-2311-000457",
     }
-    assert ticket.status == Status.ACCEPTED
+    assert ticket.status == Status.NEW  # complete now, but nobody has accepted it yet
     assert ticket.assignee is None
 
     # The agent finds it in the workspace, takes it and answers.
@@ -145,19 +145,18 @@ def test_email_request_completed_on_the_portal_answered_and_confirmed(
     agent.sign_in(base, "olga")
     expect(desk_page).to_have_url(f"{base}/desk/")
     row = desk_page.locator("[data-queue-table] tbody tr", has_text=ticket.reference)
-    expect(row.locator(".status")).to_have_class(status_class("accepted"))
+    expect(row.locator(".status")).to_have_class(status_class("new"))
     shot(desk_page, "agent queue")
     row.get_by_role("link", name=ticket.reference).click()
     desk_page.wait_for_url(f"{base}/desk/t/{ticket.reference}/")
     expect(desk_page.locator(".tk-side")).to_contain_text("WV-2311-000457")
     shot(desk_page, "agent ticket opened")
 
-    # Returned and completed, it is already in work: nobody has it yet, so the agent takes it.
+    # Completed by the customer, it is new again: the agent accepts it (and so takes it).
     actions = desk_page.locator("section.tk-actions")
-    expect(actions.locator("[data-key=accept]")).to_have_count(0)
-    actions.locator("form:has(input[type=hidden][name=assignee]) button[type=submit]").click()
+    actions.locator("[data-key=accept]").click()
+    expect(desk_page.locator(".tk-head .status")).to_have_class(status_class("accepted"))
     expect(desk_page.locator(".tk-head")).to_contain_text("Olga Smirnova")
-    expect(actions.locator("input[type=hidden][name=assignee]")).to_have_count(0)
 
     answer = (
         "Иван, базовая станция №12 не видела счётчик из-за помех. Мы сменили канал, "
