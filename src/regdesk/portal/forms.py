@@ -486,7 +486,7 @@ class ReplyForm(_PolicyForm):
 
 class MissingInfoForm(forms.Form):
     body = forms.CharField(
-        label=gettext_lazy("Message to support (optional)"),
+        label=gettext_lazy("Message to support"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )

@@ -54,6 +54,14 @@ def type_title(regulation: Regulation, type_id: str, lang: str) -> str:
 # --------------------------------------------------------------------------- clocks
 
 
+def clock_title(regulation: Regulation, clock_id: str, lang: str) -> str:
+    """The regulation's title of a clock (its id when the regulation gives none)."""
+    for clock, spec in regulation.clocks.items():
+        if clock.value == clock_id:
+            return local_text(spec.title, lang) or clock_id
+    return clock_id
+
+
 @dataclass(frozen=True)
 class ClockBadge:
     clock: str
@@ -279,7 +287,7 @@ def event_summary(
         return str(data.get("name") or _("nobody"))
     if kind == Kind.AGREED_TARGET:
         return _("%(clock)s: %(hours)s business hours") % {
-            "clock": data.get("clock", ""),
+            "clock": clock_title(regulation, str(data.get("clock", "")), lang),
             "hours": _hours(data.get("seconds")),
         }
     if kind == Kind.FIELDS:

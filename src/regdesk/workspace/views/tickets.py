@@ -109,6 +109,7 @@ def panel_context(
         "can_accept": ticket.status == Status.NEW,
         "titles": {
             "priority": priority_title(regulation, ticket.priority, lang),
+            "proposed_priority": priority_title(regulation, ticket.proposed_priority, lang),
             "tier": unit_title(regulation, "tiers", ticket.tier, lang),
             "line": unit_title(regulation, "lines", ticket.line, lang),
             "team": unit_title(regulation, "teams", ticket.team, lang),
