@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 REGDESK_DATA ?= $(CURDIR)/data
 REGDESK_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/regdesk_test
 
-.PHONY: run test test-postgres lint bench bench-desk clean
+.PHONY: run test test-postgres lint bench bench-desk bench-api bench-escalation clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -39,6 +39,16 @@ bench: $(STAMP)
 # Service-layer creation rate and the agents' queue at 100k/1M tickets, on PostgreSQL.
 bench-desk: $(STAMP)
 	$(BIN)/python benchmarks/desk.py
+
+# The monitor's due query over 1M open tickets and 10,000 due steps on two workers (RQ and the
+# database backend), on PostgreSQL and the Redis on 127.0.0.1:6379.
+bench-escalation: $(STAMP)
+	$(BIN)/python benchmarks/escalation.py
+
+# The REST API over HTTP on PostgreSQL: creations/s and list latency, 8 clients, gunicorn and
+# `regdesk serve`.
+bench-api: $(STAMP)
+	$(BIN)/python benchmarks/api.py
 
 clean:
 	rm -rf $(VENV)

@@ -267,6 +267,7 @@ VALID_BODIES: dict[str, Any] = {
     "agreed-target": {"clock": "first_response", "hours": 1},
     "{reference}": {"fields": {}},
     "webhooks": {"url": "https://hooks.example.com/x"},
+    "consultations": {"channel": "phone", "summary": "x"},
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
-from regdesk.api import desks, directory, errors, tickets, webhooks
+from regdesk.api import consultations, desks, directory, errors, tickets, webhooks
 from regdesk.api.auth import SessionAuth, TokenAuth
 
 api = NinjaAPI(
@@ -23,4 +23,5 @@ api.add_router("", desks.router)
 api.add_router("", tickets.router)
 api.add_router("", directory.router)
 api.add_router("", webhooks.router)
+api.add_router("", consultations.router)
 errors.document(api)

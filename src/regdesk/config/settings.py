@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "regdesk.escalation",
     "regdesk.webhooks",
     "regdesk.account",
+    "regdesk.consultations",
     "django_tasks",
     "django_tasks_db",
 ]

@@ -1,12 +1,13 @@
 from django.urls import path
 
-from regdesk.workspace.views import actions, queues, regulations, tickets
+from regdesk.workspace.views import actions, calls, queues, regulations, tickets
 
 app_name = "workspace"
 urlpatterns = [
     path("", queues.queue_view, name="queue"),
     path("q/<slug:queue>/", queues.queue_view, name="queue"),
     path("counts/", queues.queue_counts_view, name="counts"),
+    path("calls/", calls.calls_view, name="calls"),
     path("t/<str:reference>/", tickets.ticket_view, name="ticket"),
     path(
         "t/<str:reference>/secrets/<slug:field_id>/reveal/",
