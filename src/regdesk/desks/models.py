@@ -24,6 +24,9 @@ class Desk(models.Model):
     next_number = models.PositiveIntegerField(default=1, editable=False)
     email_address = models.EmailField(_("support address"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    has_webhooks = models.BooleanField(
+        default=False, editable=False, help_text="Kept by the webhook services: skip the lookup."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from django.utils import timezone
@@ -13,19 +14,44 @@ class NoRegulationError(LookupError):
     pass
 
 
+# Versions per desk, kept briefly in each process: every ticket creation asks for the current
+# version. Publishing clears this process's entry; other processes see a new version within
+# VERSIONS_TTL seconds (a version scheduled for later takes effect exactly on time, since the
+# choice among cached versions is made at each call).
+VERSIONS_TTL = 10.0
+_versions: dict[tuple[int, object], tuple[float, list[RegulationVersion]]] = {}
+
+
+def regulation_versions_forget(*, desk: Desk) -> None:
+    for key in [k for k in _versions if k[0] == desk.pk]:
+        _versions.pop(key, None)
+
+
+def _desk_versions(desk: Desk) -> list[RegulationVersion]:
+    key = (desk.pk, desk.created_at)  # created_at: a reused id in another test run is another desk
+    hit = _versions.get(key)
+    now = time.monotonic()
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    versions = list(
+        RegulationVersion.objects.filter(desk=desk).order_by("-effective_from", "-published_at")
+    )
+    if len(_versions) > 1000:
+        _versions.clear()
+    _versions[key] = (now + VERSIONS_TTL, versions)
+    return versions
+
+
 def regulation_current(*, desk: Desk, at: datetime | None = None) -> RegulationVersion:
     """The version in effect at ``at`` (now): the latest published one already effective."""
     moment = at or timezone.now()
-    version = (
-        RegulationVersion.objects.filter(desk=desk, effective_from__lte=moment)
-        .order_by("-effective_from", "-published_at")
-        .first()
-    )
-    if version is None:
-        version = RegulationVersion.objects.filter(desk=desk).order_by("effective_from").first()
-    if version is None:
-        raise NoRegulationError(f"desk {desk.slug!r} has no published regulation")
-    return version
+    versions = _desk_versions(desk)
+    for version in versions:
+        if version.effective_from <= moment:
+            return version
+    if versions:
+        return versions[-1]  # nothing in effect yet: the earliest version governs
+    raise NoRegulationError(f"desk {desk.slug!r} has no published regulation")
 
 
 def regulation_upcoming(*, desk: Desk) -> list[RegulationVersion]:

@@ -12,7 +12,11 @@ from django.db import transaction
 from regdesk.core.loader import load_regulation_text, preset_text
 from regdesk.core.regulation import Regulation, local_text
 from regdesk.desks.models import Desk, RegulationVersion
-from regdesk.desks.selectors import NoRegulationError, regulation_current
+from regdesk.desks.selectors import (
+    NoRegulationError,
+    regulation_current,
+    regulation_versions_forget,
+)
 from regdesk.directory.models import Product, ProductVersion
 
 
@@ -54,6 +58,7 @@ def regulation_publish(
         effective_from=effective_from or regulation.effective_from,
         published_by=published_by,
     )
+    regulation_versions_forget(desk=desk)
     _sync_products(desk=desk, regulation=regulation)
     from regdesk.escalation.services import tickets_recheck_open
 

@@ -229,8 +229,6 @@ def notify(
         if not _wants(recipient, event):
             continue
         key = f"{ticket.pk}:{event.value}:{occurrence}:{recipient.key}:email"
-        if Notification.objects.filter(key=key).exists():
-            continue
         subject, body = render(ticket, event, recipient, data)
         try:
             with transaction.atomic():

@@ -17,15 +17,20 @@ from regdesk.tickets.models import Ticket
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 
-def ticket_document(ticket: Ticket) -> str:
+def ticket_document(ticket: Ticket, *, bodies: list[str] | None = None) -> str:
+    """The searchable text of a ticket; ``bodies`` saves a query when the caller has them."""
     parts = [ticket.reference, ticket.subject]
     parts += [str(value) for value in (ticket.fields or {}).values()]
-    parts += list(ticket.messages.values_list("body", flat=True))
+    if bodies is None:
+        bodies = list(ticket.messages.values_list("body", flat=True))
+    parts += bodies
     return "\n".join(parts)
 
 
-def search_index_update(ticket: Ticket) -> None:
-    document = ticket_document(ticket)
+def search_index_update(ticket: Ticket, *, document: str | None = None) -> None:
+    """(Re)index a ticket; pass ``document`` when the caller already has it."""
+    if document is None:
+        document = ticket_document(ticket)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(

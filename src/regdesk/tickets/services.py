@@ -15,8 +15,8 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -44,7 +44,7 @@ from regdesk.tickets.models import (
     TicketEvent,
     TicketSecret,
 )
-from regdesk.tickets.search import search_index_update
+from regdesk.tickets.search import search_index_update, ticket_document
 from regdesk.tickets.selectors import is_agent_of
 
 Kind = TicketEvent.Kind
@@ -369,10 +369,25 @@ def ticket_create(
 
     # The number: the counter row is locked until commit, so concurrent creations neither
     # duplicate nor leave gaps (a rolled-back creation rolls the counter back too).
-    Desk.objects.filter(pk=desk.pk).update(next_number=F("next_number") + 1)
-    number = Desk.objects.select_for_update().values_list("next_number", flat=True).get(pk=desk.pk)
-    number -= 1
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE desks_desk SET next_number = next_number + 1 WHERE id = %s "
+            "RETURNING next_number",
+            [desk.pk],
+        )
+        number = cursor.fetchone()[0] - 1
     out_of_lifecycle, lifecycle_note = _lifecycle(desk, check.values, moment)
+    # The clocks of a new ticket follow from its creation alone: stored with the row.
+    facts = {
+        "priority": priority,
+        "tier": tier or None,
+        "line": line or None,
+        "team": team or None,
+        "type": request_type,
+        "channel": channel,
+    }
+    opening = CoreTicketEvent(at=moment, kind=CoreEvent.CREATED, facts=TicketFacts(**facts))
+    clocks = clock_summary(evaluate_clocks(version.clocks, [opening], now=moment))
     ticket = Ticket.objects.create(
         desk=desk,
         number=number,
@@ -396,6 +411,8 @@ def ticket_create(
         lifecycle_note=lifecycle_note,
         created_at=moment,
         updated_at=moment,
+        next_check_at=timezone.now(),
+        **clocks,
     )
     for field_id, value in check.secrets.items():
         TicketSecret.objects.create(
@@ -417,21 +434,18 @@ def ticket_create(
         user=actor_user,
         person=requester,
         public=True,
-        priority=priority,
-        tier=tier or None,
-        line=line or None,
-        team=team or None,
-        type=request_type,
-        channel=channel,
         number=ticket.reference,
         out_of_lifecycle=out_of_lifecycle,
+        **facts,
     )
     _notify(ticket, "registered", created)
-    if check.missing:
-        _return(ticket, missing=[s.id for s in check.missing], body="", user=None, at=moment)
     if channel_spec.escalate:
         transaction.on_commit(lambda: _escalate_now(ticket.pk))
-    _after_change(ticket, at=moment, reindex=True)
+    if check.missing:
+        _return(ticket, missing=[s.id for s in check.missing], body="", user=None, at=moment)
+        _after_change(ticket, at=moment, reindex=True)
+    else:
+        search_index_update(ticket, document=ticket_document(ticket, bodies=[message.body]))
     return ticket
 
 

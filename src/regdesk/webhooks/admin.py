@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from regdesk.webhooks.models import WebhookDelivery, WebhookSubscription
+from regdesk.webhooks.services import webhooks_desk_flag_refresh
 
 
 @admin.register(WebhookSubscription)
@@ -15,6 +16,10 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]
         return False
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        super().save_model(request, obj, form, change)
+        webhooks_desk_flag_refresh(desk=obj.desk)
 
 
 @admin.register(WebhookDelivery)

@@ -100,12 +100,20 @@ def webhook_subscribe(
         allow_private=allow_private,
         created_by=actor,
     )
+    webhooks_desk_flag_refresh(desk=desk)
     return subscription, secret
 
 
 def webhook_unsubscribe(*, subscription: WebhookSubscription) -> None:
     subscription.is_active = False
     subscription.save(update_fields=["is_active"])
+    webhooks_desk_flag_refresh(desk=subscription.desk)
+
+
+def webhooks_desk_flag_refresh(*, desk: Desk) -> None:
+    """Keep ``Desk.has_webhooks`` true exactly when the desk has an active subscription."""
+    desk.has_webhooks = WebhookSubscription.objects.filter(desk=desk, is_active=True).exists()
+    Desk.objects.filter(pk=desk.pk).update(has_webhooks=desk.has_webhooks)
 
 
 def event_payload(event: TicketEvent) -> dict[str, Any]:
@@ -130,6 +138,8 @@ def event_payload(event: TicketEvent) -> dict[str, Any]:
 
 def webhooks_emit(*, event: TicketEvent) -> int:
     """Queue one delivery per interested subscription (on commit); returns how many."""
+    if not event.ticket.desk.has_webhooks:
+        return 0
     subscriptions = [
         s
         for s in WebhookSubscription.objects.filter(desk_id=event.ticket.desk_id, is_active=True)
