@@ -20,6 +20,7 @@ from typing import Any
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from regdesk.core.loader import PRESETS, preset_text
@@ -42,6 +43,7 @@ from regdesk.directory.models import (
     Person,
     PersonEmail,
 )
+from regdesk.notifications.models import Notification
 from regdesk.tickets.models import OPEN_STATUSES, CannedReply, Status, Ticket
 from regdesk.tickets.services import (
     ticket_accept,
@@ -93,11 +95,7 @@ class DemoSummary:
     desks: tuple[DemoDesk, ...]
     admin: DemoLogin
     created: tuple[str, ...]  # slugs of the desks this call created (empty on a second run)
-
-    @property
-    def statuses(self) -> set[str]:
-        slugs = [desk.slug for desk in self.desks]
-        return set(Ticket.objects.filter(desk__slug__in=slugs).values_list("status", flat=True))
+    statuses: frozenset[str]  # the ticket statuses found on these desks
 
 
 class DemoError(ValueError):
@@ -122,11 +120,14 @@ def demo_load(*, preset: str, now: datetime | None = None) -> DemoSummary:
             AgentMembership.objects.get_or_create(
                 agent=shared.agent, desk=Desk.objects.get(slug=spec.slug)
             )
+    slugs = [spec.slug for spec in specs]
+    statuses = Ticket.objects.filter(desk__slug__in=slugs).values_list("status", flat=True)
     return DemoSummary(
         preset=preset,
         desks=tuple(_describe(spec) for spec in specs),
         admin=DemoLogin(admin.username, ADMIN_PASSWORD, "Administrator", "staff superuser"),
         created=tuple(created),
+        statuses=frozenset(statuses.order_by().distinct()),
     )
 
 
@@ -401,6 +402,12 @@ def _play(
     # escalation worker would, so breaches that happened since are shown.
     for ticket in Ticket.objects.filter(desk=desk, status__in=OPEN_STATUSES):
         ticket_clocks_recompute(ticket=ticket, now=now)
+    # The stories are history: their e-mails went out when it happened. Recording them as sent
+    # keeps the ticket pages' notification history and stops the worker from mailing (or, with
+    # the console backend, printing) a few hundred messages about events weeks old.
+    Notification.objects.filter(ticket__desk=desk, state=Notification.State.PENDING).update(
+        state=Notification.State.SENT, sent_at=F("created_at")
+    )
 
 
 # --------------------------------------------------------------------------- summary
