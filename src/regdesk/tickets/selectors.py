@@ -20,12 +20,18 @@ def agent_desk_ids(user: AnyUser) -> set[int] | None:
     """Desk ids an agent works on; None for non-agents. Superusers work on every desk."""
     if not user.is_authenticated:
         return None
+    # Asked many times per request: remembered on the user object, which lives one request.
+    cached: set[int] | bool | None = getattr(user, "_regdesk_agent_desks", False)
+    if cached is not False:
+        return set(cached) if cached is not None else None  # type: ignore[arg-type]
+    ids: set[int] | None
     if user.is_superuser:
-        return set(Desk.objects.values_list("id", flat=True))
-    agent = getattr(user, "agent", None)
-    if agent is None:
-        return None
-    return set(agent.memberships.values_list("desk_id", flat=True))
+        ids = set(Desk.objects.values_list("id", flat=True))
+    else:
+        agent = getattr(user, "agent", None)
+        ids = None if agent is None else set(agent.memberships.values_list("desk_id", flat=True))
+    user._regdesk_agent_desks = ids  # type: ignore[union-attr]
+    return set(ids) if ids is not None else None
 
 
 def is_agent_of(user: AnyUser, desk_id: int) -> bool:
