@@ -546,3 +546,9 @@ def test_a_reply_to_a_return_goes_back_to_where_the_ticket_was() -> None:
     ticket_customer_reply(ticket=ticket, person=person, body="ул. Ленина, 1")
     ticket.refresh_from_db()
     assert ticket.status == Status.ACCEPTED
+
+
+def test_a_ticket_prefix_belongs_to_one_desk() -> None:
+    make_desk("service-desk", slug="berlin", prefix="BER")
+    with pytest.raises(ValueError, match="taken"):
+        make_desk("service-desk", slug="bern", prefix="ber")

@@ -21,6 +21,10 @@ class DeskAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug"]
     inlines = [RegulationVersionInline]
 
+    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+        # Numbers already given keep their prefix.
+        return ["ticket_prefix"] if obj is not None and obj.tickets.exists() else []
+
 
 @admin.register(RegulationVersion)
 class RegulationVersionAdmin(admin.ModelAdmin):

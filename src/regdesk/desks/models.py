@@ -19,7 +19,10 @@ class Desk(models.Model):
     slug = models.SlugField(_("slug"), unique=True)
     name = models.CharField(_("name"), max_length=200)
     ticket_prefix = models.CharField(
-        _("ticket number prefix"), max_length=10, help_text=_("WAV gives numbers like WAV-000123.")
+        _("ticket number prefix"),
+        max_length=10,
+        unique=True,
+        help_text=_("WAV gives numbers like WAV-000123; unique, since numbers are."),
     )
     next_number = models.PositiveIntegerField(default=1, editable=False)
     email_address = models.EmailField(_("support address"), blank=True)

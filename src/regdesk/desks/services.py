@@ -93,7 +93,12 @@ def desk_create(
     source: str | None = None,
 ) -> Desk:
     """Create a desk governed by a preset or a regulation text."""
-    desk = Desk.objects.create(slug=slug, name=name, ticket_prefix=ticket_prefix.upper())
+    prefix = ticket_prefix.strip().upper()
+    if not prefix.isalnum():
+        raise ValueError(f"ticket prefix {ticket_prefix!r}: use letters and digits, e.g. WAV")
+    if Desk.objects.filter(ticket_prefix=prefix).exists():
+        raise ValueError(f"ticket prefix {prefix!r} is taken by another desk")
+    desk = Desk.objects.create(slug=slug, name=name, ticket_prefix=prefix)
     text = source if source is not None else preset_text(preset or "service-desk")
     regulation_publish(desk=desk, source=text)
     return desk
