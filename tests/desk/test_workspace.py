@@ -47,7 +47,7 @@ pytestmark = pytest.mark.django_db
 def queue_refs(client, queue: str, **params: str) -> list[str]:
     response = client.get(reverse("workspace:queue", args=[queue]), params)
     assert response.status_code == 200
-    return [ticket.reference for ticket, _ in response.context["rows"]]
+    return [row.ticket.reference for row in response.context["rows"]]
 
 
 def test_all_open_is_ordered_by_next_due_with_undue_tickets_last() -> None:
@@ -192,14 +192,14 @@ def test_next_page_link_through_the_view(monkeypatch: pytest.MonkeyPatch) -> Non
     tickets = [wialon_ticket(desk, hours_ago=h) for h in (3, 2, 1)]
     monkeypatch.setattr("regdesk.workspace.selectors.PAGE_SIZE", 2)
     first = client.get(reverse("workspace:queue", args=["open"]))
-    assert [t.reference for t, _ in first.context["rows"]] == [
+    assert [row.ticket.reference for row in first.context["rows"]] == [
         tickets[0].reference,
         tickets[1].reference,
     ]
     after = first.context["next_page_query"]
     second = client.get(reverse("workspace:queue", args=["open"]) + "?" + after, **HTMX,
                         HTTP_HX_TARGET="queue-list")  # fmt: skip
-    assert [t.reference for t, _ in second.context["rows"]] == [tickets[2].reference]
+    assert [row.ticket.reference for row in second.context["rows"]] == [tickets[2].reference]
     assert second.context["next_page_query"] == ""
     assert "<html" not in second.content.decode()  # only the list is re-rendered
 

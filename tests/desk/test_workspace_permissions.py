@@ -131,7 +131,7 @@ def test_an_agent_of_another_desk_neither_lists_nor_finds_the_tickets(world) -> 
 def test_the_desks_agent_finds_it(world) -> None:
     _agent_a, client = agent_client(world["desk_a"])
     response = client.get(reverse("workspace:queue", args=["open"]), {"q": "Zanzibar"})
-    assert [t.reference for t, _ in response.context["rows"]] == [world["ticket"].reference]
+    assert [row.ticket.reference for row in response.context["rows"]] == [world["ticket"].reference]
 
 
 def test_an_agent_who_is_also_a_customer_elsewhere_does_not_work_those_tickets(world) -> None:

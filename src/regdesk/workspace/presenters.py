@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from django.urls import reverse
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
 from regdesk.core.regulation import FieldKind, FieldSpec, Regulation, TargetKind, local_text
@@ -306,3 +308,60 @@ def event_summary(
             "priority": priority_title(regulation, str(data.get("priority", "")), lang),
         }
     return ""
+
+
+def flat_choices(choices: Iterable[Any]) -> list[tuple[Any, str]]:
+    """A form field's choices without option groups: [(value, label), …]."""
+    flat: list[tuple[Any, str]] = []
+    for value, label in choices:
+        if isinstance(label, list | tuple):
+            flat.extend((inner_value, str(inner_label)) for inner_value, inner_label in label)
+        else:
+            flat.append((value, str(label)))
+    return flat
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One queue line, every string ready: a template loop over 50 of these is cheap."""
+
+    ticket: Ticket
+    url: str
+    priority: str
+    status_label: str
+    assignee: str
+    due_iso: str
+    due_text: str
+    due_title: str
+    created_iso: str
+    created_text: str
+
+
+def queue_rows(tickets: Iterable[Ticket], *, versions: dict[int, Any], lang: str) -> list[QueueRow]:
+    base = reverse("workspace:ticket", args=["REF"]).removesuffix("REF/")
+    rows = []
+    for ticket in tickets:
+        version = versions.get(ticket.desk_id)
+        priority = (
+            priority_title(version.regulation, ticket.priority, lang)
+            if version
+            else ticket.priority
+        )
+        due = localtime(ticket.next_due_at) if ticket.next_due_at else None
+        created = localtime(ticket.created_at)
+        assignee = ticket.assignee
+        rows.append(
+            QueueRow(
+                ticket=ticket,
+                url=f"{base}{ticket.reference}/",
+                priority=priority,
+                status_label=str(ticket.get_status_display()),
+                assignee=(assignee.get_full_name() or assignee.username) if assignee else "",
+                due_iso=due.isoformat() if due else "",
+                due_text=due.strftime("%Y-%m-%d %H:%M") if due else "",
+                due_title=f"{ticket.next_due_clock} · {due:%Y-%m-%d %H:%M %Z}" if due else "",
+                created_iso=created.isoformat(),
+                created_text=created.strftime("%m-%d %H:%M"),
+            )
+        )
+    return rows

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_safe
 
 from regdesk.workspace.access import agent_required, is_htmx
 from regdesk.workspace.forms import QueueFilterForm
-from regdesk.workspace.presenters import priority_title
+from regdesk.workspace.presenters import flat_choices, queue_rows
 from regdesk.workspace.selectors import (
     COUNT_CAP,
     DUE_SOON_WINDOW,
@@ -104,21 +104,26 @@ def queue_view(request: HttpRequest, queue: str = DEFAULT_QUEUE.value) -> HttpRe
     after = QueueCursor.decode(request.GET.get("after", ""))
     tickets_page, next_cursor = queue_page(tickets, after=after)
     lang = get_language() or "en"
-    rows = [
-        (
-            ticket,
-            priority_title(versions[ticket.desk_id].regulation, ticket.priority, lang)
-            if ticket.desk_id in versions
-            else ticket.priority,
-        )
-        for ticket in tickets_page
-    ]
+    rows = queue_rows(tickets_page, versions=versions, lang=lang)
     params = {k: v for k, v in request.GET.items() if k != "after" and v}
+    # Selects rendered from plain tuples: Django's widget templates render every <option>
+    # through the template engine, which cost more than the whole ticket list.
+    filter_selects = []
+    for field in form:
+        if field.name == "q":
+            continue
+        current_value = str(field.value() or "")
+        options = [
+            (str(value), text, str(value) == current_value)
+            for value, text in flat_choices(field.field.choices)  # type: ignore[attr-defined]
+        ]
+        filter_selects.append((field.html_name, field.label, options))
     context = {
         "queue": current,
         "queue_title": QUEUE_TITLES[current],
         "due_soon_hours": int(DUE_SOON_WINDOW.total_seconds() // 3600),
         "form": form,
+        "filter_selects": filter_selects,
         "rows": rows,
         "many_desks": len(desks) > 1,
         "first_page_query": urlencode(params),
