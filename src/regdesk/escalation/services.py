@@ -57,7 +57,14 @@ def steps_for(ticket: Ticket) -> list[Step]:
 def escalation_check(*, ticket_id: int, now: datetime | None = None) -> list[str]:
     """Run the steps that are due for one ticket and store its next check; idempotent."""
     moment = now or timezone.now()
-    ticket = Ticket.objects.select_related("regulation_version", "desk", "assignee").get(
+    # One transaction: the steps' rows, their notifications and the ticket's next check commit
+    # together, one WAL flush per check instead of one per write.
+    with transaction.atomic():
+        return _check(ticket_id, moment)
+
+
+def _check(ticket_id: int, moment: datetime) -> list[str]:
+    ticket = Ticket.objects.select_related("regulation_version", "desk", "assignee__agent").get(
         pk=ticket_id
     )
     if ticket.status not in OPEN_STATUSES:
@@ -80,6 +87,7 @@ def escalation_check(*, ticket_id: int, now: datetime | None = None) -> list[str
     done = set(
         EscalationRun.objects.filter(ticket=ticket).values_list("clock", "cycle_started_at", "step")
     )
+    priority = ticket.priority
     ran: list[str] = []
     next_check: datetime | None = None
     for clock, result in results.items():
@@ -105,7 +113,7 @@ def escalation_check(*, ticket_id: int, now: datetime | None = None) -> list[str
             if _run_step(ticket, step, clock, cycle_start, result.due, moment):
                 ran.append(f"{clock.value}:{step.spec.at_percent}%")
     # The check doubles as the bulk recompute (after a publication or calendar change).
-    if ran:  # a step may have raised the priority: count again with the new facts
+    if ticket.priority != priority:  # a step raised the priority: count again with the new facts
         results = evaluate_clocks(compiled, core_events(ticket), now=moment)
     Ticket.objects.filter(pk=ticket.pk).update(next_check_at=next_check, **clock_summary(results))
     return ran
@@ -175,11 +183,15 @@ def clock_monitor(*, now: datetime | None = None, batch: int = 1000) -> list[int
         .values_list("pk", "next_check_at")[:batch]
     )
     claimed = []
-    for pk, check_at in due:
-        if Ticket.objects.filter(pk=pk, next_check_at=check_at).update(
-            next_check_at=moment + LEASE
-        ):
-            claimed.append(pk)
+    # The batch's claims commit together: a commit (a WAL flush) per ticket made the claims the
+    # monitor's bottleneck. Each claim is still conditional; a monitor killed mid-batch claims
+    # nothing, and the tickets stay due.
+    with transaction.atomic():
+        for pk, check_at in due:
+            if Ticket.objects.filter(pk=pk, next_check_at=check_at).update(
+                next_check_at=moment + LEASE
+            ):
+                claimed.append(pk)
     return claimed
 
 

@@ -26,21 +26,29 @@ def escalation_check_task(ticket_id: int) -> list[str]:
     return escalation_check(ticket_id=ticket_id)
 
 
+def _monitor_round(batch: int = 1000, rounds: int = 50) -> list[int]:
+    """Claim and enqueue every due ticket, batch after batch (bounded per tick)."""
+    claimed: list[int] = []
+    for _ in range(rounds):
+        batch_ids = clock_monitor(batch=batch)
+        for ticket_id in batch_ids:
+            escalation_check_task.enqueue(ticket_id)
+        claimed += batch_ids
+        if len(batch_ids) < batch:
+            break
+    return claimed
+
+
 @task()
 def clock_monitor_task() -> int:
-    claimed = clock_monitor()
-    for ticket_id in claimed:
-        escalation_check_task.enqueue(ticket_id)
-    return len(claimed)
+    return len(_monitor_round())
 
 
 @task()
 def periodic_tick() -> str:
     if not periodic_claim(name="tick", interval=TICK - timedelta(seconds=5)):
         return "another chain is running"
-    claimed = clock_monitor()
-    for ticket_id in claimed:
-        escalation_check_task.enqueue(ticket_id)
+    claimed = _monitor_round()
     notifications_requeue_stale()
     webhooks_requeue_stale()
     periodic_tick.using(run_after=timezone.now() + TICK).enqueue()

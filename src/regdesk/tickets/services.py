@@ -222,7 +222,7 @@ def core_events(ticket: Ticket) -> list[CoreTicketEvent]:
     """The ticket's history as the clock engine sees it."""
     events: list[CoreTicketEvent] = []
     mapping = {k.value for k in CoreEvent}
-    for row in ticket.events.order_by("at", "id").only("kind", "at", "data"):
+    for row in ticket.events.order_by("at", "id").only("kind", "at", "data", "ticket"):
         if row.kind not in mapping:
             continue
         kind = CoreEvent(row.kind)
