@@ -13,25 +13,15 @@ from regdesk.account.forms import TokenForm
 from regdesk.api.models import ApiToken
 from regdesk.api.services import token_create, token_revoke
 from regdesk.core.regulation import NotificationEvent
-from regdesk.desks.models import Desk
+from regdesk.desks.selectors import desks_usable_by
 from regdesk.notifications.models import NotificationPreference
 from regdesk.notifications.services import AGENT_EVENTS, preferences_set
 from regdesk.tickets.selectors import agent_desk_ids
 
 
-def _usable_desks(request: HttpRequest):  # type: ignore[no-untyped-def]
-    ids = set(agent_desk_ids(request.user) or ())
-    person = getattr(request.user, "person", None)
-    if person is not None:
-        ids |= set(person.desks.values_list("id", flat=True))
-        if person.organisation_id is not None:
-            ids |= set(person.organisation.desks.values_list("id", flat=True))
-    return Desk.objects.filter(id__in=ids).order_by("name")
-
-
 @login_required
 def tokens(request: HttpRequest) -> HttpResponse:
-    desks = _usable_desks(request)
+    desks = desks_usable_by(user=request.user)
     form = TokenForm(request.POST or None, desks=desks)
     created = None
     if request.method == "POST" and form.is_valid():

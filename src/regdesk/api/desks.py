@@ -12,25 +12,18 @@ from regdesk.api.schemas import DeskOut, RegulationOut, RequestTypeOut
 from regdesk.core.regulation import Condition, local_text
 from regdesk.core.render import render_regulation
 from regdesk.desks.models import Desk
-from regdesk.desks.selectors import regulation_current
-from regdesk.tickets.selectors import agent_desk_ids
+from regdesk.desks.selectors import desks_usable_by, regulation_current
 
 router = Router(tags=["desks"])
 
 
 def usable_desks(request: HttpRequest) -> list[Desk]:
-    """Desks the caller works on (agents) or may open requests at (customers)."""
-    user = request.user
-    ids = set(agent_desk_ids(user) or ())
-    person = getattr(user, "person", None)
-    if person is not None:
-        ids |= set(person.desks.values_list("id", flat=True))
-        if person.organisation_id is not None:
-            ids |= set(person.organisation.desks.values_list("id", flat=True))
+    """Desks the caller works on or may open requests at, within the token's desks."""
+    desks = desks_usable_by(user=request.user)
     limit = token_desk_ids(request)
     if limit is not None:
-        ids &= limit
-    return list(Desk.objects.filter(id__in=ids, is_active=True).order_by("name"))
+        desks = desks.filter(id__in=limit)
+    return list(desks)
 
 
 def get_desk(request: HttpRequest, slug: str) -> Desk:

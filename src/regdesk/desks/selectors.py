@@ -5,9 +5,12 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from regdesk.desks.models import Desk, RegulationVersion
+from regdesk.directory.models import Person
 
 
 class NoRegulationError(LookupError):
@@ -60,3 +63,24 @@ def regulation_upcoming(*, desk: Desk) -> list[RegulationVersion]:
             "effective_from"
         )
     )
+
+
+def desks_for_person(*, person: Person) -> QuerySet[Desk]:
+    """Active desks the person may use: their own, and their organisation's."""
+    allowed = Q(people=person)
+    if person.organisation_id is not None:
+        allowed |= Q(organisations=person.organisation_id)
+    return Desk.objects.filter(allowed, is_active=True).distinct().order_by("name")
+
+
+def desks_usable_by(*, user: User | AnonymousUser) -> QuerySet[Desk]:
+    """Active desks a user works on (agents) or may open requests at (customers)."""
+    from regdesk.tickets.selectors import agent_desk_ids
+
+    allowed = Q(id__in=agent_desk_ids(user) or set())
+    person = getattr(user, "person", None) if user.is_authenticated else None
+    if person is not None:
+        allowed |= Q(people=person)
+        if person.organisation_id is not None:
+            allowed |= Q(organisations=person.organisation_id)
+    return Desk.objects.filter(allowed, is_active=True).distinct().order_by("name")

@@ -13,12 +13,12 @@ from typing import Any
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo, available_timezones
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 
 from regdesk.core.regulation import Channel, ChannelKind, ChannelRole, Regulation
 from regdesk.desks.models import Desk, RegulationVersion
-from regdesk.desks.selectors import NoRegulationError, regulation_current
+from regdesk.desks.selectors import NoRegulationError, desks_for_person, regulation_current
 from regdesk.directory.models import Device, Person, Product, ProductVersion
 from regdesk.tickets.models import OPEN_STATUSES, Ticket
 from regdesk.tickets.selectors import AnyUser, ticket_list_for_user
@@ -33,14 +33,6 @@ def person_for_user(user: AnyUser) -> Person | None:
     if not user.is_authenticated:
         return None
     return getattr(user, "person", None)
-
-
-def desks_for_person(*, person: Person) -> QuerySet[Desk]:
-    """Active desks the person may use: their own, and their organisation's."""
-    allowed = Q(people=person)
-    if person.organisation_id is not None:
-        allowed |= Q(organisations=person.organisation_id)
-    return Desk.objects.filter(allowed, is_active=True).distinct().order_by("name")
 
 
 def desk_get_for_person(*, person: Person | None, slug: str) -> Desk:
