@@ -20,7 +20,6 @@ from typing import Any
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from regdesk.core.loader import PRESETS, preset_text
@@ -43,7 +42,7 @@ from regdesk.directory.models import (
     Person,
     PersonEmail,
 )
-from regdesk.notifications.models import Notification
+from regdesk.notifications.services import notifications_mark_history_sent
 from regdesk.tickets.models import OPEN_STATUSES, CannedReply, Status, Ticket
 from regdesk.tickets.services import (
     ticket_accept,
@@ -225,9 +224,8 @@ def _desk_load(spec: DeskSpec, *, now: datetime) -> None:
         name=spec.name,
         ticket_prefix=spec.prefix,
         source=_regulation_source(spec),
+        email_address=spec.email_address,
     )
-    desk.email_address = spec.email_address
-    desk.save(update_fields=["email_address"])
     agents: dict[str, User] = {}
     for agent_spec in spec.agents:
         user = _agent(agent_spec)
@@ -405,9 +403,7 @@ def _play(
     # The stories are history: their e-mails went out when it happened. Recording them as sent
     # keeps the ticket pages' notification history and stops the worker from mailing (or, with
     # the console backend, printing) a few hundred messages about events weeks old.
-    Notification.objects.filter(ticket__desk=desk, state=Notification.State.PENDING).update(
-        state=Notification.State.SENT, sent_at=F("created_at")
-    )
+    notifications_mark_history_sent(desk_id=desk.pk)
 
 
 # --------------------------------------------------------------------------- summary

@@ -91,6 +91,7 @@ def desk_create(
     ticket_prefix: str,
     preset: str | None = None,
     source: str | None = None,
+    email_address: str = "",
 ) -> Desk:
     """Create a desk governed by a preset or a regulation text."""
     prefix = ticket_prefix.strip().upper()
@@ -98,7 +99,9 @@ def desk_create(
         raise ValueError(f"ticket prefix {ticket_prefix!r}: use letters and digits, e.g. WAV")
     if Desk.objects.filter(ticket_prefix=prefix).exists():
         raise ValueError(f"ticket prefix {prefix!r} is taken by another desk")
-    desk = Desk.objects.create(slug=slug, name=name, ticket_prefix=prefix)
+    desk = Desk.objects.create(
+        slug=slug, name=name, ticket_prefix=prefix, email_address=email_address
+    )
     text = source if source is not None else preset_text(preset or "service-desk")
     regulation_publish(desk=desk, source=text)
     return desk

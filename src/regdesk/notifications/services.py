@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -330,3 +331,11 @@ def preferences_set(*, user: User, enabled: dict[str, bool]) -> None:
         NotificationPreference.objects.update_or_create(
             user=user, event=event, defaults={"enabled": on}
         )
+
+
+def notifications_mark_history_sent(*, desk_id: int) -> int:
+    """Record a desk's pending notifications as sent when they were made (imported or demo
+    history): the worker then mails nothing about events long past."""
+    return Notification.objects.filter(
+        ticket__desk_id=desk_id, state=Notification.State.PENDING
+    ).update(state=Notification.State.SENT, sent_at=F("created_at"))
