@@ -1,8 +1,9 @@
 """The REST API over HTTP on PostgreSQL: ticket creation and the ticket list, 8 concurrent clients.
 
     .venv/bin/python benchmarks/api.py [--duration 20] [--clients 8] [--gunicorn-workers 5]
-                                       [--servers gunicorn,serve] [--desks 1] [--profile 300]
-                                       [--keep]
+                                       [--gunicorn-threads 1] [--servers gunicorn,serve]
+                                       [--client http.client|httpx] [--desks 1]
+                                       [--profile 300] [--keep]
 
 For each server it recreates the database ``regdesk_bench_api`` (REGDESK_BENCH_API_DATABASE_URL
 to change it), migrates it, makes a desk (service-desk preset; --desks N makes N and spreads the
@@ -13,11 +14,13 @@ the way), and starts the server as an operator would:
   with one ``regdesk worker`` beside it for the background tasks, as documented;
 * ``serve``: ``regdesk serve`` (waitress, 8 threads, its in-process worker thread).
 
-Then 8 client threads (an ``httpx.Client`` each) register requests with POST /api/v1/tickets
-as customers for --duration seconds, and list GET /api/v1/tickets?limit=50 as agents for
---duration seconds; each phase starts with 2 s of warm-up that are not counted. The clients run
-on the same machine as the server and the database: on a busy machine the figures say more
-about the machine than about regdesk (the load average is printed with them).
+Then 8 client threads (a connection each: the standard library's ``http.client``, or
+``httpx`` with --client httpx) register requests with POST /api/v1/tickets as customers for
+--duration seconds, and list GET /api/v1/tickets?limit=50 as agents for --duration seconds; each
+phase starts with 2 s of warm-up that are not counted. The clients run on the same machine as
+the server and the database, in one process: on a busy machine the figures say more about the
+machine than about regdesk (the load average is printed with them), and the clients' own CPU
+per request is printed beside the server's and PostgreSQL's.
 
 --profile N registers N requests through Django's test client in this process: wall and CPU
 time per request, SQL statements per request, and a cProfile (CPU time) of where it goes.
@@ -27,6 +30,8 @@ Figures, not a test: nothing asserts.
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import os
 import shutil
 import signal
@@ -163,7 +168,9 @@ def _free_port() -> int:
 class Server:
     """The server's processes (and the background worker beside gunicorn), stopped at the end."""
 
-    def __init__(self, kind: str, *, workers: int, data_dir: str, log_dir: Path) -> None:
+    def __init__(
+        self, kind: str, *, workers: int, threads: int, data_dir: str, log_dir: Path
+    ) -> None:
         self.kind = kind
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -178,9 +185,11 @@ class Server:
         }
         env.pop("DJANGO_SETTINGS_MODULE", None)
         if kind == "gunicorn":
-            self.label = f"gunicorn -w {workers} + regdesk worker"
+            threaded = ["--threads", str(threads)] if threads > 1 else []
+            self.label = f"gunicorn -w {workers}{' --threads ' + str(threads) if threaded else ''}"
+            self.label += " + regdesk worker"
             commands = [
-                [str(BIN / "gunicorn"), "regdesk.config.wsgi", "-w", str(workers),
+                [str(BIN / "gunicorn"), "regdesk.config.wsgi", "-w", str(workers), *threaded,
                  "-b", f"127.0.0.1:{self.port}"],
                 [str(BIN / "regdesk"), "worker"],
             ]  # fmt: skip
@@ -199,6 +208,9 @@ class Server:
                 )
             )  # fmt: skip
         self.sessions = {process.pid for process in self.processes}  # each leads its session
+        self.worker_sessions = {
+            p.pid for p, c in zip(self.processes, commands, strict=True) if "worker" in c
+        }
         self._wait_ready()
 
     def _wait_ready(self) -> None:
@@ -238,7 +250,9 @@ class Phase:
     errors: dict[str, int] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
     app_cpu_s: float = 0.0  # the server's processes (and the worker beside it)
+    worker_cpu_s: float = 0.0  # of which the background worker beside gunicorn
     db_cpu_s: float = 0.0  # PostgreSQL's backends on the benchmark database
+    client_cpu_s: float = 0.0  # the load generator (this process's client threads)
 
     @property
     def requests(self) -> int:
@@ -262,13 +276,13 @@ class Phase:
         return sum(self.errors.values())
 
 
-def _cpu_seconds(sessions: set[int]) -> tuple[float, float]:
-    """CPU seconds used so far by the server's process sessions, and by PostgreSQL's backends
-    connected to the benchmark database (from /proc; CPU time is what a busy machine does not
-    distort, unlike rates and latencies)."""
+def _cpu_seconds(sessions: set[int], worker: set[int]) -> tuple[float, float, float]:
+    """CPU seconds used so far by the server's process sessions (and of those, by the worker's
+    sessions), and by PostgreSQL's backends connected to the benchmark database (from /proc;
+    CPU time is what a busy machine does not distort, unlike rates and latencies)."""
     tick = os.sysconf("SC_CLK_TCK")
     name = _admin_url()[0].encode()
-    app = db = 0.0
+    app = in_worker = db = 0.0
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -281,9 +295,58 @@ def _cpu_seconds(sessions: set[int]) -> tuple[float, float]:
         session, cpu = int(fields[3]), (int(fields[11]) + int(fields[12])) / tick
         if session in sessions:
             app += cpu
+            in_worker += cpu if session in worker else 0.0
         elif command.startswith(b"postgres:") and b" " + name + b" " in command:
             db += cpu
-    return app, db
+    return app, in_worker, db
+
+
+class _Client:
+    """One client's connection: the standard library's http.client (keep-alive where the server
+    keeps connections; it reconnects when a sync gunicorn worker closes them), or httpx.
+
+    The load generator shares the server's cores: httpx spent about 2 ms of CPU per request,
+    as much as PostgreSQL did for a listing; http.client spends a fraction of that.
+    """
+
+    def __init__(self, kind: str, base: str, token: str) -> None:
+        self.kind = kind
+        self.headers = {"Authorization": f"Bearer {token}"}
+        if kind == "httpx":
+            import httpx
+
+            self.http = httpx.Client(base_url=base, headers=self.headers, timeout=30)
+        elif kind == "http.client":
+            parsed = urlparse(base)
+            self.conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30)
+        else:
+            raise SystemExit(f"unknown client {kind!r} (http.client or httpx)")
+
+    def call(self, method: str, path: str, payload: Any = None) -> tuple[int, bytes]:
+        if self.kind == "httpx":
+            response = self.http.request(method, path, json=payload)
+            return response.status_code, response.content
+        headers = dict(self.headers)
+        body = None
+        if payload is not None:
+            body = json.dumps(payload).encode()
+            headers["Content-Type"] = "application/json"
+        try:
+            self.conn.request(method, path, body=body, headers=headers)
+            response = self.conn.getresponse()
+            return response.status, response.read()
+        except (OSError, http.client.HTTPException):
+            self.conn.close()  # the next request opens a new connection
+            raise
+
+    def __enter__(self) -> _Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.kind == "httpx":
+            self.http.close()
+        else:
+            self.conn.close()
 
 
 def _run_phase(
@@ -295,10 +358,10 @@ def _run_phase(
     warmup: float,
     desks: int = 1,
     sessions: set[int] | None = None,
+    worker_sessions: set[int] | None = None,
+    client_kind: str = "http.client",
 ) -> Phase:
     """Every client loops until the deadline; only requests started after the warm-up count."""
-    import httpx
-
     phase = Phase()
     lock = threading.Lock()
     start_gate = threading.Barrier(len(tokens) + 1)
@@ -308,8 +371,7 @@ def _run_phase(
         latencies: list[float] = []
         errors: dict[str, int] = {}
         ok = 0
-        headers = {"Authorization": f"Bearer {token}"}
-        with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
+        with _Client(client_kind, base, token) as http:
             start_gate.wait()
             n = 0
             while True:
@@ -319,13 +381,15 @@ def _run_phase(
                 counted = started >= times["measure"]
                 try:
                     if create:
-                        response = http.post("/api/v1/tickets", json=_create_body(index, n, desks))
-                        good = response.status_code == 201
+                        status, _ = http.call(
+                            "POST", "/api/v1/tickets", _create_body(index, n, desks)
+                        )
+                        good = status == 201
                     else:
-                        response = http.get("/api/v1/tickets", params={"limit": 50})
-                        good = response.status_code == 200 and len(response.json()["items"]) == 50
-                    key = str(response.status_code)
-                except httpx.HTTPError as exc:
+                        status, body = http.call("GET", "/api/v1/tickets?limit=50")
+                        good = status == 200 and len(json.loads(body)["items"]) == 50
+                    key = str(status)
+                except Exception as exc:  # a failed request is counted, not fatal
                     good, key = False, type(exc).__name__
                 elapsed = (time.perf_counter() - started) * 1000
                 n += 1
@@ -353,13 +417,17 @@ def _run_phase(
     times["end"] = now + warmup + seconds
     start_gate.wait()
     time.sleep(max(0.0, times["measure"] - time.perf_counter()))
-    app_before, db_before = _cpu_seconds(sessions or set())
+    app_before, worker_before, db_before = _cpu_seconds(sessions or set(), worker_sessions or set())
+    client_before = time.process_time()
     time.sleep(max(0.0, times["end"] - time.perf_counter()))
-    app_after, db_after = _cpu_seconds(sessions or set())
+    app_after, worker_after, db_after = _cpu_seconds(sessions or set(), worker_sessions or set())
+    client_after = time.process_time()
     for thread in threads:
         thread.join()
     phase.seconds = seconds
     phase.app_cpu_s, phase.db_cpu_s = app_after - app_before, db_after - db_before
+    phase.worker_cpu_s = worker_after - worker_before
+    phase.client_cpu_s = client_after - client_before
     return phase
 
 
@@ -384,18 +452,23 @@ def _task_backlog() -> int:
 def bench_server(kind: str, args: argparse.Namespace, log_dir: Path) -> Result:
     world = _build_world(args.clients, args.desks)
     data_dir = tempfile.mkdtemp(prefix=f"regdesk-bench-api-{kind}-")
-    server = Server(kind, workers=args.gunicorn_workers, data_dir=data_dir, log_dir=log_dir)
+    server = Server(
+        kind, workers=args.gunicorn_workers, threads=args.gunicorn_threads, data_dir=data_dir,
+        log_dir=log_dir,
+    )  # fmt: skip
     try:
         print(f"  {server.label}: creating for {args.duration:.0f} s ...", flush=True)
         create = _run_phase(
             server.base, world.customer_tokens, seconds=args.duration, create=True, warmup=2,
-            desks=args.desks, sessions=server.sessions,
+            desks=args.desks, sessions=server.sessions, worker_sessions=server.worker_sessions,
+            client_kind=args.client,
         )  # fmt: skip
         backlog = _task_backlog()
         print(f"  {server.label}: listing for {args.duration:.0f} s ...", flush=True)
         listing = _run_phase(
             server.base, world.agent_tokens, seconds=args.duration, create=False, warmup=2,
-            sessions=server.sessions,
+            sessions=server.sessions, worker_sessions=server.worker_sessions,
+            client_kind=args.client,
         )  # fmt: skip
     finally:
         server.stop()
@@ -477,9 +550,9 @@ def _server_version() -> str:
 def report(results: list[Result], args: argparse.Namespace, version: str, load: str) -> None:
     print()
     print(f"regdesk API over HTTP: PostgreSQL {version}, {os.cpu_count()} cores, "
-          f"{args.clients} concurrent clients (httpx, one process) creating on {args.desks} "
-          f"desk(s), {args.duration:.0f} s per phase after a 2 s warm-up; load average before: "
-          f"{load}, after: {_load()}")  # fmt: skip
+          f"{args.clients} concurrent clients ({args.client}, one process) creating on "
+          f"{args.desks} desk(s), {args.duration:.0f} s per phase after a 2 s warm-up; load "
+          f"average before: {load}, after: {_load()}")  # fmt: skip
     header = (f"{'server':<38} {'created/s':>9} {'create p50/p95 ms':>18} "
               f"{'list req/s':>10} {'list p50 ms':>11} {'list p95 ms':>11} {'errors':>6} "
               f"{'tasks queued':>12}")  # fmt: skip
@@ -523,6 +596,19 @@ def report(results: list[Result], args: argparse.Namespace, version: str, load: 
         print(f"{r.label:<38} {c_app:>9.1f} + {c_db:<4.1f} {l_app:>9.1f} + {l_db:<4.1f} "
               f"{cores * 1000 / (c_app + c_db):>17.0f} "
               f"{cores * 1000 / (l_app + l_db):>14.0f}")  # fmt: skip
+    print()
+    print("Where the create CPU goes, ms per request: the background worker's share of app (the "
+          "deliveries and clock checks a creation causes), and the load generator's own CPU, "
+          "which shares the cores:")  # fmt: skip
+    header = (f"{'server':<38} {'web':>6} {'worker':>7} {'db':>6} {'clients':>8} "
+              f"{'list clients':>12}")  # fmt: skip
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        c, ls = r.create, r.listing
+        print(f"{r.label:<38} {c.cpu_ms(c.app_cpu_s - c.worker_cpu_s):>6.1f} "
+              f"{c.cpu_ms(c.worker_cpu_s):>7.1f} {c.cpu_ms(c.db_cpu_s):>6.1f} "
+              f"{c.cpu_ms(c.client_cpu_s):>8.1f} {ls.cpu_ms(ls.client_cpu_s):>12.1f}")  # fmt: skip
 
 
 def main() -> None:
@@ -533,7 +619,15 @@ def main() -> None:
         "--gunicorn-workers", type=int, default=2 * (os.cpu_count() or 1) + 1,
         help="default: 2 x cores + 1 (docs/operations.md)",
     )  # fmt: skip
+    parser.add_argument(
+        "--gunicorn-threads", type=int, default=1,
+        help="threads per gunicorn worker (gthread workers when > 1; default: sync workers)",
+    )  # fmt: skip
     parser.add_argument("--servers", default="gunicorn,serve", help="gunicorn,serve")
+    parser.add_argument(
+        "--client", default="http.client", choices=["http.client", "httpx"],
+        help="the clients' HTTP library (default: the standard library's, the lighter load)",
+    )  # fmt: skip
     parser.add_argument(
         "--desks", type=int, default=1,
         help="spread the clients' creations over this many desks (default: all on one)",

@@ -46,9 +46,10 @@ class TokenAuth(HttpBearer):
     """``Authorization: Bearer rdk_…``"""
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+        # One query per request: the token with its user, and the user's person (with their
+        # organisation) and agent rows, which the endpoints ask for next.
         row = (
-            ApiToken.objects.select_related("user")
-            .prefetch_related("desks")
+            ApiToken.objects.select_related("user__person__organisation", "user__agent")
             .filter(digest=token_digest(token))
             .first()
         )
@@ -91,5 +92,10 @@ def token_desk_ids(request: HttpRequest) -> set[int] | None:
     token: ApiToken | None = getattr(request, "api_token", None)
     if token is None:
         return None
-    ids = {desk.pk for desk in token.desks.all()}
-    return ids or None
+    # Asked once or twice per request: remembered on the token row, which lives one request.
+    cached: set[int] | None = getattr(token, "_regdesk_desk_ids", None)
+    if cached is None:
+        through = ApiToken.desks.through.objects.filter(apitoken_id=token.pk)
+        cached = set(through.values_list("desk_id", flat=True))
+        token._regdesk_desk_ids = cached  # type: ignore[attr-defined]
+    return set(cached) or None

@@ -339,6 +339,8 @@ class QueueRow:
 
 def queue_rows(tickets: Iterable[Ticket], *, versions: dict[int, Any], lang: str) -> list[QueueRow]:
     base = reverse("workspace:ticket", args=["REF"]).removesuffix("REF/")
+    # Translated once per page: get_status_display() hashes every lazy choice label per row.
+    status_labels = {value: str(label) for value, label in Status.choices}
     rows = []
     for ticket in tickets:
         version = versions.get(ticket.desk_id)
@@ -355,7 +357,7 @@ def queue_rows(tickets: Iterable[Ticket], *, versions: dict[int, Any], lang: str
                 ticket=ticket,
                 url=f"{base}{ticket.reference}/",
                 priority=priority,
-                status_label=str(ticket.get_status_display()),
+                status_label=status_labels.get(ticket.status, ticket.status),
                 assignee=(assignee.get_full_name() or assignee.username) if assignee else "",
                 due_iso=due.isoformat() if due else "",
                 due_text=due.strftime("%Y-%m-%d %H:%M") if due else "",
