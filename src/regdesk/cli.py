@@ -14,6 +14,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from regdesk.channels.cli import mail_app
 from regdesk.core.calendar import CalendarError
 from regdesk.core.clocks import (
     EventKind,
@@ -25,6 +26,7 @@ from regdesk.core.clocks import (
 )
 from regdesk.core.loader import RegulationError, load_regulation, regulation_schema
 from regdesk.core.regulation import ClockName, Regulation
+from regdesk.telegram.cli import telegram_app
 
 app = typer.Typer(
     help="regdesk: a service desk run by its written support regulation.",
@@ -37,6 +39,8 @@ regulation_app = typer.Typer(
 sla_app = typer.Typer(help="Compute due instants and replay clocks.", no_args_is_help=True)
 app.add_typer(regulation_app, name="regulation")
 app.add_typer(sla_app, name="sla")
+app.add_typer(telegram_app, name="telegram")
+app.add_typer(mail_app, name="mail")
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:

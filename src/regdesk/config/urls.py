@@ -10,6 +10,7 @@ urlpatterns = [
     path("desk/", include("regdesk.workspace.urls")),
     path("api/v1/", api.urls),
     path("account/", include("regdesk.account.urls")),
+    path("telegram/", include("regdesk.telegram.urls")),
     path("admin/", admin.site.urls),
     path("i18n/setlang/", language_set, name="set_language"),
 ]

@@ -33,9 +33,12 @@ class Consultation(models.Model):
     notes = models.TextField(_("notes"), blank=True)
     agent = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name=_("agent"),
+        help_text=_("Who logged it; empty when it arrived by email from an unofficial sender."),
     )
     at = models.DateTimeField(_("when"), db_index=True)
     duration_seconds = models.PositiveIntegerField(_("duration, seconds"), null=True, blank=True)

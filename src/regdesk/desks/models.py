@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from functools import lru_cache
+from typing import Any
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -39,6 +40,17 @@ class Desk(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Saving a desk never writes its number counter: a desk loaded before tickets were
+        created (an admin form, a long-lived object) must not set it back."""
+        if self.pk is not None and not self._state.adding and "update_fields" not in kwargs:
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name != "next_number"
+            ]
+        super().save(*args, **kwargs)
 
 
 class RegulationVersion(models.Model):

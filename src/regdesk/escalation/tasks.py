@@ -9,6 +9,7 @@ natively; on RQ, run the workers with the scheduler (``--with-scheduler``).
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from django.utils import timezone
@@ -19,6 +20,7 @@ from regdesk.notifications.services import notifications_requeue_stale
 from regdesk.webhooks.services import webhooks_requeue_stale
 
 TICK = timedelta(seconds=60)
+logger = logging.getLogger(__name__)
 
 
 @task()
@@ -26,13 +28,36 @@ def escalation_check_task(ticket_id: int) -> list[str]:
     return escalation_check(ticket_id=ticket_id)
 
 
+# Due tickets go to the workers in chunks: one task runs the checks of up to this many tickets
+# (each check its own transaction), so a queue's per-task cost is paid once per chunk.
+CHUNK = 50
+
+
+@task()
+def escalation_checks_task(ticket_ids: list[int]) -> int:
+    """Run the checks of several claimed tickets; one failing check does not stop the others
+    (its ticket's claim lapses and the monitor hands it out again)."""
+    ran = 0
+    for ticket_id in ticket_ids:
+        try:
+            ran += len(escalation_check(ticket_id=ticket_id))
+        except Exception:
+            logger.exception("escalation check of ticket %s failed", ticket_id)
+    return ran
+
+
+def monitor_enqueue(ticket_ids: list[int]) -> None:
+    """Hand claimed tickets to the workers, a chunk per task."""
+    for start in range(0, len(ticket_ids), CHUNK):
+        escalation_checks_task.enqueue(ticket_ids[start : start + CHUNK])
+
+
 def _monitor_round(batch: int = 1000, rounds: int = 50) -> list[int]:
     """Claim and enqueue every due ticket, batch after batch (bounded per tick)."""
     claimed: list[int] = []
     for _ in range(rounds):
         batch_ids = clock_monitor(batch=batch)
-        for ticket_id in batch_ids:
-            escalation_check_task.enqueue(ticket_id)
+        monitor_enqueue(batch_ids)
         claimed += batch_ids
         if len(batch_ids) < batch:
             break
@@ -51,8 +76,20 @@ def periodic_tick() -> str:
     claimed = _monitor_round()
     notifications_requeue_stale()
     webhooks_requeue_stale()
+    _channels_round()
     periodic_tick.using(run_after=timezone.now() + TICK).enqueue()
     return f"checked {len(claimed)} tickets"
+
+
+def _channels_round() -> None:
+    """Mailbox polling as its own task (network time must not hold the tick), and messages
+    a killed process stored but never processed."""
+    from regdesk.channels.models import Mailbox
+    from regdesk.channels.tasks import inbound_resume, mailboxes_poll_task
+
+    inbound_resume()
+    if Mailbox.objects.filter(enabled=True).exists():
+        mailboxes_poll_task.enqueue()
 
 
 def periodic_start() -> None:

@@ -34,6 +34,10 @@ class Notification(models.Model):
     language = models.CharField(max_length=8)
     subject = models.CharField(max_length=300)
     body = models.TextField()
+    headers = models.JSONField(
+        default=dict, blank=True, help_text=_("Extra mail headers (automatic answers).")
+    )
+    from_address = models.CharField(max_length=254, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)

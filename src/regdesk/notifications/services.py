@@ -144,8 +144,10 @@ def recipients_for(ticket: Ticket, roles: Iterable[str]) -> list[Recipient]:
 def _wants(recipient: Recipient, event: Event) -> bool:
     if recipient.user is None:
         return True
-    pref = NotificationPreference.objects.filter(user=recipient.user, event=event.value).first()
-    return pref is None or pref.enabled
+    enabled = NotificationPreference.objects.filter(
+        user=recipient.user, event=event.value
+    ).values_list("enabled", flat=True)
+    return all(enabled)  # no preference: wanted
 
 
 def ticket_link(ticket: Ticket, *, for_agent: bool) -> str:
@@ -249,6 +251,15 @@ def notify(
             continue  # a concurrent call created it
         created.append(notification)
         transaction.on_commit(lambda pk=notification.pk: _enqueue_delivery(pk))
+    # the requester's linked Telegram chat, where the regulation (or the request's channel)
+    # calls for it
+    from regdesk.telegram.delivery import telegram_notifications
+
+    for item in telegram_notifications(
+        ticket=ticket, event=event, occurrence=occurrence, data=data
+    ):
+        created.append(item)
+        transaction.on_commit(lambda pk=item.pk: _enqueue_delivery(pk))
     return created
 
 
@@ -262,8 +273,45 @@ def _enqueue_delivery(notification_id: int, delay: timedelta | None = None) -> N
 
 
 def thread_id(ticket: Ticket) -> str:
-    domain = settings.BASE_URL.split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "regdesk"
-    return f"<{ticket.reference.lower()}.{ticket.public_key[:10]}@{domain}>"
+    """The Message-ID every mail about the ticket refers to (carries the signed reply token)."""
+    from regdesk.channels.threading import thread_root
+
+    return thread_root(ticket.reference)
+
+
+def _references(ticket: Ticket, root: str) -> str:
+    """The thread root and the customer's own mail on the ticket, so every client threads the
+    conversation, and a reply to any of it comes back to the ticket."""
+    from regdesk.channels.models import Inbound
+
+    theirs = Inbound.objects.filter(ticket=ticket, channel="email").order_by("received_at")
+    ids = [f"<{key}>" for key in theirs.values_list("key", flat=True)[:20]]
+    return " ".join([root, *[i for i in ids if not i.startswith("<sha256:")]])
+
+
+def _mail_headers(notification: Notification) -> tuple[dict[str, str], str]:
+    """(headers, from address) for one notification."""
+    from regdesk.channels.threading import message_id
+
+    headers = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
+    sender = notification.from_address or settings.DEFAULT_FROM_EMAIL
+    ticket = notification.ticket
+    if ticket is not None:
+        root = thread_id(ticket)
+        headers |= {
+            "Message-ID": message_id(ticket.reference, notification.pk),
+            "In-Reply-To": root,
+            "References": _references(ticket, root),
+            "X-Regdesk-Ticket": ticket.reference,
+        }
+        if notification.event in CONVERSATION_EVENTS and notification.recipient_person_id:
+            # a person's answer from support is a message, not an automatic one
+            headers.pop("Auto-Submitted")
+        if ticket.desk.email_address:
+            sender = notification.from_address or ticket.desk.email_address
+            headers["Reply-To"] = ticket.desk.email_address
+    headers |= {str(k): str(v) for k, v in (notification.headers or {}).items()}
+    return headers, sender
 
 
 MAX_ATTEMPTS = 8
@@ -276,25 +324,21 @@ def notification_send(*, notification_id: int) -> str:
     if not delivery_claim(Notification, pk=notification_id, now=now, lease=LEASE):
         return "not claimable (sent, or being sent by another worker)"
     notification = Notification.objects.select_related("ticket__desk").get(pk=notification_id)
-    headers = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
-    if notification.ticket is not None:
-        root = thread_id(notification.ticket)
-        domain = root.split("@", 1)[1].rstrip(">")
-        headers |= {
-            "Message-ID": f"<n{notification.pk}.{root[1:].split('@')[0]}@{domain}>",
-            "In-Reply-To": root,
-            "References": root,
-            "X-Regdesk-Ticket": notification.ticket.reference,
-        }
-    message = EmailMessage(
-        subject=notification.subject,
-        body=notification.body,
-        to=[notification.address],
-        headers=headers,
-    )
     try:
-        message.send(fail_silently=False)
-    except Exception as exc:  # the SMTP server's problem is recorded, the send retried
+        if notification.channel == "telegram":
+            from regdesk.telegram.delivery import telegram_send
+
+            telegram_send(notification=notification)
+        else:
+            headers, sender = _mail_headers(notification)
+            EmailMessage(
+                subject=notification.subject,
+                body=notification.body,
+                from_email=sender,
+                to=[notification.address],
+                headers=headers,
+            ).send(fail_silently=False)
+    except Exception as exc:  # the server's problem is recorded, the send retried
         attempts = notification.attempts + 1
         gave_up = attempts >= MAX_ATTEMPTS
         Notification.objects.filter(pk=notification.pk).update(
@@ -305,10 +349,26 @@ def notification_send(*, notification_id: int) -> str:
         if not gave_up:
             _enqueue_delivery(notification.pk, delay=timedelta(seconds=30 * 2**attempts))
         return "failed"
+    sent_at = timezone.now()
     Notification.objects.filter(pk=notification.pk).update(
-        state=Notification.State.SENT, sent_at=timezone.now(), attempts=notification.attempts + 1
+        state=Notification.State.SENT, sent_at=sent_at, attempts=notification.attempts + 1
     )
+    if notification.event == Event.REGISTERED.value and notification.recipient_person_id:
+        _acknowledged(notification, sent_at)
     return "sent"
+
+
+def _acknowledged(notification: Notification, sent_at: datetime) -> None:
+    """Record that the requester's confirmation with the number went out: where the regulation
+    says so (waviot), an emailed request counts as accepted only from this moment."""
+    from regdesk.tickets.services import ticket_acknowledge
+
+    ticket = notification.ticket
+    if ticket is None:
+        return
+    if not ticket.regulation_version.regulation.acknowledgement_required:
+        return
+    ticket_acknowledge(ticket=ticket, notification_id=notification.pk, at=sent_at)
 
 
 def notifications_requeue_stale(*, now: datetime | None = None) -> int:

@@ -211,6 +211,7 @@ class TicketEvent(models.Model):
         MERGED = "merged", _("merged")
         SECRET_REVEALED = "secret_revealed", _("secret revealed")
         CONSULTATION = "consultation", _("call or chat logged")
+        ACKNOWLEDGED = "acknowledged", _("confirmation sent")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)

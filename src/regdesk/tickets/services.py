@@ -366,16 +366,6 @@ def ticket_create(
     tier = tier or (regulation.default_tier or "")
     line = rtype.line or regulation.default_line or ""
     team = rtype.team or ""
-
-    # The number: the counter row is locked until commit, so concurrent creations neither
-    # duplicate nor leave gaps (a rolled-back creation rolls the counter back too).
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE desks_desk SET next_number = next_number + 1 WHERE id = %s "
-            "RETURNING next_number",
-            [desk.pk],
-        )
-        number = cursor.fetchone()[0] - 1
     out_of_lifecycle, lifecycle_note = _lifecycle(desk, check.values, moment)
     # The clocks of a new ticket follow from its creation alone: stored with the row.
     facts = {
@@ -388,6 +378,17 @@ def ticket_create(
     }
     opening = CoreTicketEvent(at=moment, kind=CoreEvent.CREATED, facts=TicketFacts(**facts))
     clocks = clock_summary(evaluate_clocks(version.clocks, [opening], now=moment))
+
+    # The number: the counter row is locked until commit, so concurrent creations neither
+    # duplicate nor leave gaps (a rolled-back creation rolls the counter back too). Whatever
+    # does not need the number is done above: creations on one desk queue here.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE desks_desk SET next_number = next_number + 1 WHERE id = %s "
+            "RETURNING next_number",
+            [desk.pk],
+        )
+        number = cursor.fetchone()[0] - 1
     ticket = Ticket.objects.create(
         desk=desk,
         number=number,
@@ -1045,3 +1046,11 @@ def secret_reveal(*, ticket: Ticket, field_id: str, user: User, at: datetime | N
         raise TicketError(_("No such secret."))
     _event(ticket, Kind.SECRET_REVEALED, at=_now(at), user=user, field=field_id)
     return crypto.decrypt(secret.ciphertext)
+
+
+def ticket_acknowledge(*, ticket: Ticket, notification_id: int, at: datetime) -> bool:
+    """Record that the requester's confirmation with the number was sent (once per ticket)."""
+    if ticket.events.filter(kind=Kind.ACKNOWLEDGED).exists():
+        return False
+    _event(ticket, Kind.ACKNOWLEDGED, at=at, public=True, notification=notification_id)
+    return True

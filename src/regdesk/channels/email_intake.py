@@ -1,0 +1,535 @@
+"""Email in: the regulation applied to one stored message.
+
+Order of decisions (each documented in docs/channels.md):
+
+1. Parse (a message that cannot be read is quarantined, its original kept).
+2. A delivery report (RFC 3464) is recorded on the person whose address bounced, and on the
+   notification that bounced; it never opens or touches a ticket.
+3. Threading, in layers: our signed reply token in In-Reply-To/References (a forged token is
+   rejected and flagged), then the Message-IDs of earlier mail on a ticket, then the ticket number
+   in the subject. A thread's sender must belong to the ticket (the requester, a person of its
+   organisation, or someone who was in To/Cc of its mail); otherwise the message is handled as a
+   new request and flagged.
+4. Automatic mail (auto-replies, bounces) is never registered and never answered (RFC 3834);
+   list and bulk mail is registered per the rules below but never answered automatically.
+5. A new request follows its channel's role and sender rules: a follow-up-only address answers
+   with the regulation's text pointing to the portal and registers nothing; only a requester's
+   registered address is official where the regulation says so (others are a consultation or a
+   refusal); the alarm address sets its priority and escalates; missing required information
+   registers the request and returns it asking for exactly what is missing.
+
+Automatic answers are rate-limited per sender, carry ``Auto-Submitted: auto-replied`` and go out
+through the notification outbox, so they are retried and never lost.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from regdesk.channels.models import AutoAnswer, Inbound
+from regdesk.channels.parsers.message import AutoKind, InboundAttachment, InboundMessage
+from regdesk.channels.services import HandlerResult, QuarantineError, handler_register
+from regdesk.channels.threading import notification_ids_in, subject_references, tokens_in
+from regdesk.consultations.models import Consultation
+from regdesk.core.regulation import Channel, ChannelKind, ChannelRole, Status, local_text
+from regdesk.desks.models import Desk
+from regdesk.desks.selectors import desks_for_person, regulation_current
+from regdesk.directory.models import Person, PersonEmail
+from regdesk.notifications.models import Notification
+from regdesk.tickets.models import Ticket
+from regdesk.tickets.selectors import is_agent_of
+from regdesk.tickets.services import (
+    TicketError,
+    ticket_create,
+    ticket_customer_reply,
+    ticket_note,
+)
+
+# Automatic answers per sender: at most this many an hour and a day.
+AUTO_ANSWERS_PER_HOUR = 3
+AUTO_ANSWERS_PER_DAY = 10
+# Local parts that are machines: never answered, whatever their headers say.
+MACHINE_SENDERS = re.compile(
+    r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?|notifications?)([+-].*)?@",
+    re.IGNORECASE,
+)
+
+
+def mail_key(raw: bytes) -> str:
+    """The idempotency key of a raw message: its Message-ID, or a digest of its bytes."""
+    import hashlib
+
+    try:
+        headers = BytesHeaderParser(policy=compat32).parsebytes(raw[:200_000])
+        value = str(headers.get("Message-ID") or "").strip()
+    except Exception:
+        value = ""
+    match = re.search(r"<([^<>\s]+)>", value)
+    if match:
+        return match.group(1)
+    if value and " " not in value:
+        return value
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+# --------------------------------------------------------------------------- routing
+
+
+def _email_channels(desk: Desk) -> list[Channel]:
+    regulation = regulation_current(desk=desk).regulation
+    return [c for c in regulation.channels if c.kind is ChannelKind.EMAIL]
+
+
+def _channel_for(desk: Desk, addresses: list[str]) -> Channel | None:
+    """The desk's email channel for the first address that names one (the alarm address is
+    its own channel); the desk's general email channel when the address is the desk's own."""
+    channels = _email_channels(desk)
+    for address in addresses:
+        for channel in channels:
+            if channel.address and channel.address.lower() == address:
+                return channel
+    general = next((c for c in channels if c.role is ChannelRole.OPENS), None)
+    general = general or (channels[0] if channels else None)
+    if desk.email_address and desk.email_address.lower() in addresses:
+        return general
+    return None
+
+
+def _route(row: Inbound, message: InboundMessage) -> tuple[Desk, Channel] | None:
+    addresses = [a for a in [row.envelope_to.lower(), *message.to, *message.cc] if a]
+    if row.desk is not None:
+        channel = _channel_for(row.desk, addresses)
+        if channel is None:
+            channels = _email_channels(row.desk)
+            general = [c for c in channels if not c.sets_priority and not c.escalate]
+            channel = (general or channels or [None])[0]
+        return (row.desk, channel) if channel is not None else None
+    for desk in Desk.objects.filter(is_active=True).order_by("pk"):
+        channel = _channel_for(desk, addresses)
+        if channel is not None:
+            return desk, channel
+    return None
+
+
+# --------------------------------------------------------------------------- threading
+
+
+def _thread(message: InboundMessage, warnings: list[str]) -> Ticket | None:
+    ids = [*message.in_reply_to, *message.references]
+    for token in tokens_in(ids):
+        if not token.valid:
+            warnings.append(
+                _("A forged reply token for %(ref)s was rejected.") % {"ref": token.reference}
+            )
+            continue
+        ticket = Ticket.objects.filter(reference=token.reference).first()
+        if ticket is not None:
+            return ticket
+    if ids:
+        earlier = (
+            Inbound.objects.filter(channel="email", key__in=ids, ticket__isnull=False)
+            .select_related("ticket")
+            .order_by("-received_at")
+            .first()
+        )
+        if earlier is not None and earlier.ticket is not None:
+            return earlier.ticket
+    for prefix, number in subject_references(message.subject):
+        ticket = Ticket.objects.filter(desk__ticket_prefix__iexact=prefix, number=number).first()
+        if ticket is not None:
+            return ticket
+    return None
+
+
+def _person_for(address: str) -> Person | None:
+    entry = PersonEmail.objects.filter(address=address).select_related("person").first()
+    return entry.person if entry is not None else None
+
+
+def _participant(ticket: Ticket, sender: str) -> Person | None:
+    """The person ``sender`` is on this ticket: the requester, a person of its organisation,
+    or someone who was in To/Cc of its mail (when they are in the directory)."""
+    person = _person_for(sender)
+    if person is None:
+        return None
+    if person.pk == ticket.requester_id:
+        return person
+    if ticket.organisation_id is not None and person.organisation_id == ticket.organisation_id:
+        return person
+    for participants in Inbound.objects.filter(ticket=ticket).values_list(
+        "participants", flat=True
+    ):
+        if sender in (participants or []):
+            return person
+    return None
+
+
+# --------------------------------------------------------------------------- actions
+
+
+def _uploads(
+    desk: Desk, attachments: tuple[InboundAttachment, ...], warnings: list[str]
+) -> list[SimpleUploadedFile]:
+    """The attachments the regulation's policy accepts; the others are named in a warning
+    (the original message keeps them)."""
+    from regdesk.tickets.services import attachments_check
+
+    regulation = regulation_current(desk=desk).regulation
+    accepted = []
+    for item in attachments:
+        upload = SimpleUploadedFile(item.filename, item.data, content_type=item.content_type)
+        problems = attachments_check(regulation=regulation, uploads=[upload])
+        if problems:
+            warnings.append(
+                _("Attachment %(name)s not accepted: %(why)s")
+                % {"name": item.filename, "why": "; ".join(problems.values())}
+            )
+            continue
+        upload.seek(0)
+        accepted.append(upload)
+    return accepted
+
+
+def _body(message: InboundMessage, uploads: list[SimpleUploadedFile]) -> str:
+    body = message.body
+    if body:
+        return body
+    if uploads:
+        return _("(attachments only: %(names)s)") % {"names": ", ".join(u.name for u in uploads)}
+    return message.subject.strip() or _("(empty message)")
+
+
+def _answerable(desk: Desk, message: InboundMessage) -> str:
+    """Why no automatic answer may go to this message ("" when one may)."""
+    if message.auto is not AutoKind.NONE:
+        return f"automatic mail ({message.auto.value})"
+    sender = message.sender
+    if not sender or "@" not in sender:
+        return "no sender address"
+    if MACHINE_SENDERS.match(sender):
+        return "machine sender"
+    own = {c.address.lower() for c in _email_channels(desk) if c.address}
+    if desk.email_address:
+        own.add(desk.email_address.lower())
+    if sender in own:
+        return "our own address"
+    now = timezone.now()
+    recent = AutoAnswer.objects.filter(address=sender, at__gte=now - timedelta(days=1))
+    if recent.count() >= AUTO_ANSWERS_PER_DAY:
+        return "rate limit (day)"
+    if recent.filter(at__gte=now - timedelta(hours=1)).count() >= AUTO_ANSWERS_PER_HOUR:
+        return "rate limit (hour)"
+    return ""
+
+
+def _auto_answer(
+    *,
+    row: Inbound,
+    desk: Desk,
+    message: InboundMessage,
+    reason: str,
+    text: str,
+    warnings: list[str],
+) -> None:
+    """Queue one automatic answer (outbox: retried, never lost), unless loops or limits
+    forbid it."""
+    why_not = _answerable(desk, message)
+    if why_not:
+        warnings.append(f"no automatic answer: {why_not}")
+        return
+    subject = message.subject.strip() or _("your message")
+    references = " ".join(f"<{i}>" for i in [*message.references, message.message_id][-10:])
+    Notification.objects.get_or_create(
+        key=f"auto:{row.pk}",
+        defaults={
+            "ticket": None,
+            "event": f"auto_answer:{reason}"[:40],
+            "channel": "email",
+            "address": message.sender,
+            "language": _language(desk, message, None),
+            "subject": f"Re: {subject}"[:300],
+            "body": text.strip() + "\n",
+            "headers": {
+                "In-Reply-To": f"<{message.message_id}>",
+                "References": references,
+                "Auto-Submitted": "auto-replied",
+            },
+            "from_address": desk.email_address,
+        },
+    )
+    AutoAnswer.objects.create(
+        desk=desk, address=message.sender, reason=reason, inbound=row, at=timezone.now()
+    )
+
+
+def _language(desk: Desk, message: InboundMessage, person: Person | None) -> str:
+    languages = regulation_current(desk=desk).regulation.languages
+    for candidate in (person.language if person else "", message.language[:2].lower()):
+        if candidate and candidate in languages:
+            return candidate
+    return languages[0]
+
+
+def _refuse(text: str) -> HandlerResult:
+    return HandlerResult(outcome=Inbound.Outcome.REFUSED, result=f"refused: {text}")
+
+
+def _bounce(message: InboundMessage, warnings: list[str]) -> HandlerResult:
+    report = message.bounce
+    recipients = list(report.recipients) if report else []
+    recorded = []
+    if report is None or report.permanent:
+        now = timezone.now()
+        for address in recipients:
+            person = _person_for(address)
+            if person is not None:
+                Person.objects.filter(pk=person.pk).update(bounced_at=now)
+                recorded.append(address)
+        if report is not None and report.original_message_id:
+            for pk in notification_ids_in([report.original_message_id]):
+                detail = f"bounced: {report.status} {report.diagnostic}".strip()
+                Notification.objects.filter(pk=pk).update(last_error=detail[:2000])
+    who = ", ".join(recipients) or _("unknown recipient")
+    if recorded:
+        warnings.append("bounce recorded on " + ", ".join(recorded))
+    return _refuse(f"delivery report for {who}")
+
+
+def _contact(message: InboundMessage) -> str:
+    if message.sender_name:
+        return f"{message.sender_name} <{message.sender}>"[:200]
+    return message.sender[:200]
+
+
+def _consultation(
+    desk: Desk, channel: Channel, message: InboundMessage, person: Person | None
+) -> HandlerResult:
+    Consultation.objects.create(
+        desk=desk,
+        channel=channel.id,
+        person=person,
+        contact=_contact(message),
+        summary=(message.subject.strip() or message.body[:120] or "email")[:300],
+        notes=message.body[:20000],
+        agent=None,
+        at=timezone.now(),
+    )
+    return HandlerResult(outcome=Inbound.Outcome.CONSULTATION, result="consultation", desk=desk)
+
+
+def _person_or_new(desk: Desk, message: InboundMessage, language: str) -> Person:
+    person = _person_for(message.sender)
+    if person is None:
+        person = Person.objects.create(
+            full_name=(message.sender_name or message.sender)[:200], language=language
+        )
+        PersonEmail.objects.create(person=person, address=message.sender, is_primary=True)
+    if not desks_for_person(person=person).filter(pk=desk.pk).exists():
+        person.desks.add(desk)
+    return person
+
+
+def _official_person(desk: Desk, message: InboundMessage) -> Person | None:
+    person = _person_for(message.sender)
+    if person is None:
+        return None
+    if not desks_for_person(person=person).filter(pk=desk.pk).exists():
+        return None
+    return person
+
+
+def _new_request(
+    row: Inbound, desk: Desk, channel: Channel, message: InboundMessage, warnings: list[str]
+) -> HandlerResult:
+    regulation = regulation_current(desk=desk).regulation
+    if message.auto in (AutoKind.AUTO_REPLY, AutoKind.BOUNCE):
+        return _refuse(f"automatic message ({message.auto.value}), not a request")
+    if channel.role is ChannelRole.FOLLOW_UP:
+        with translation.override(_language(desk, message, _person_for(message.sender))):
+            lang = translation.get_language()
+            text = local_text(channel.auto_reply, lang) if channel.auto_reply else ""
+            text = text or _(
+                "Thank you for your message. New requests cannot be opened by email at this "
+                "desk; please open one in the portal. To add to an existing request, reply to "
+                "its email."
+            )
+        _auto_answer(
+            row=row,
+            desk=desk,
+            message=message,
+            reason="follow_up_only",
+            text=text,
+            warnings=warnings,
+        )
+        return _refuse("this address takes follow-ups on existing requests only")
+    if channel.role is ChannelRole.CONSULTATION:
+        return _consultation(desk, channel, message, _person_for(message.sender))
+    if channel.role is ChannelRole.COORDINATION:
+        return _refuse("this address only coordinates existing requests")
+    person = _official_person(desk, message)
+    if person is None and channel.official_senders == "registered":
+        if channel.unofficial == "consultation":
+            return _consultation(desk, channel, message, _person_for(message.sender))
+        if channel.unofficial == "refuse":
+            with translation.override(_language(desk, message, None)):
+                text = _(
+                    "Thank you for your message. It was not registered as a request: only a "
+                    "customer's registered email address is an official channel of this desk. "
+                    "Please write from your registered address or use the portal."
+                )
+            _auto_answer(
+                row=row,
+                desk=desk,
+                message=message,
+                reason="not_official",
+                text=text,
+                warnings=warnings,
+            )
+            return _refuse("not an official channel (unregistered sender)")
+    language = _language(desk, message, person)
+    if person is None:
+        person = _person_or_new(desk, message, language)
+    uploads = _uploads(desk, message.attachments, warnings)
+    subject = message.subject.strip() or (message.body.splitlines() or [_("Request by email")])[0]
+    try:
+        ticket = ticket_create(
+            desk=desk,
+            requester=person,
+            request_type=regulation.request_types[0].id,
+            subject=subject[:300],
+            body=_body(message, uploads),
+            channel=channel.id,
+            attachments=uploads,
+            language=language,
+            strict=False,
+        )
+    except TicketError as exc:
+        raise QuarantineError(f"{exc.message}: {exc.errors}") from exc
+    return HandlerResult(
+        outcome=Inbound.Outcome.TICKET, result=ticket.reference, ticket=ticket, desk=desk
+    )
+
+
+def email_handle(row: Inbound) -> HandlerResult:
+    from regdesk.channels.parsers.mail import MailParseError, parse_email
+
+    try:
+        message = parse_email(bytes(row.raw))
+    except MailParseError as exc:
+        raise QuarantineError(f"unreadable message: {exc}") from exc
+    warnings = list(message.warnings)
+    row.sender = message.sender[:254]
+    row.subject = message.subject[:300]
+    row.participants = sorted({*message.to, *message.cc, message.sender} - {""})
+
+    if message.auto is AutoKind.BOUNCE:
+        result = _bounce(message, warnings)
+        result.warnings = warnings
+        return result
+    ticket = _thread(message, warnings)
+    if ticket is not None:
+        result = _follow_up(row, ticket, message, warnings)
+        if result is not None:
+            result.warnings = warnings
+            return result
+    route = _route(row, message)
+    if route is None:
+        addresses = ", ".join([a for a in [row.envelope_to, *message.to] if a][:4])
+        addresses = addresses or "no recipient"
+        raise QuarantineError(f"no desk receives mail for {addresses}")
+    desk, channel = route
+    result = _new_request(row, desk, channel, message, warnings)
+    result.desk = result.desk or desk
+    result.warnings = warnings
+    return result
+
+
+def _agent_of(ticket: Ticket, sender: str) -> User | None:
+    for user in User.objects.filter(email__iexact=sender, is_active=True):
+        if is_agent_of(user, ticket.desk_id):
+            return user
+    return None
+
+
+def _follow_up(
+    row: Inbound, ticket: Ticket, message: InboundMessage, warnings: list[str]
+) -> HandlerResult | None:
+    """Add the message to its ticket; None when it must be handled as a new request."""
+    if message.auto is AutoKind.AUTO_REPLY:
+        return HandlerResult(
+            outcome=Inbound.Outcome.REFUSED,
+            result=f"refused: automatic reply on {ticket.reference}, not added",
+            desk=ticket.desk,
+        )
+    person = _participant(ticket, message.sender)
+    agent = _agent_of(ticket, message.sender) if person is None else None
+    if agent is not None:
+        # an agent answering a notification by mail: kept as an internal note, never sent on
+        # to the customer by accident
+        ticket_note(ticket=ticket, author=agent, body=_body(message, []))
+        return HandlerResult(
+            outcome=Inbound.Outcome.FOLLOW_UP,
+            result=ticket.reference,
+            ticket=ticket,
+            desk=ticket.desk,
+        )
+    if person is None:
+        warnings.append(
+            _("%(sender)s is not a participant of %(ref)s: handled as a new request.")
+            % {"sender": message.sender, "ref": ticket.reference}
+        )
+        return None
+    if ticket.status == Status.MERGED and ticket.merged_into_id is not None:
+        ticket = Ticket.objects.get(pk=ticket.merged_into_id)
+    if ticket.status in (Status.REFUSED, Status.MERGED):
+        warnings.append(
+            _("%(ref)s is closed: handled as a new request.") % {"ref": ticket.reference}
+        )
+        return None
+    channels = _email_channels(ticket.desk)
+    channel = next((c.id for c in channels if not c.escalate), "email")
+    uploads = _uploads(ticket.desk, message.attachments, warnings)
+    ticket_customer_reply(
+        ticket=ticket,
+        person=person,
+        body=_body(message, uploads),
+        channel=channel,
+        attachments=uploads,
+    )
+    return HandlerResult(
+        outcome=Inbound.Outcome.FOLLOW_UP,
+        result=ticket.reference,
+        ticket=ticket,
+        desk=ticket.desk,
+    )
+
+
+handler_register("email", email_handle)
+
+
+def email_ingest(
+    *, raw: bytes, source: str, desk: Desk | None = None, envelope_to: str = ""
+) -> Inbound:
+    """Store one message (committed first) and process it; a message seen before is returned
+    as it was processed. Raises ``ValueError`` only when there is nothing to store."""
+    from regdesk.channels.services import inbound_process, inbound_receive
+
+    if not raw.strip():
+        raise ValueError("empty message: nothing to store")
+    row, _created = inbound_receive(
+        channel="email",
+        key=mail_key(raw),
+        raw=raw,
+        source=source,
+        desk=desk,
+        envelope_to=envelope_to.strip().lower(),
+    )
+    return inbound_process(inbound_id=row.pk)

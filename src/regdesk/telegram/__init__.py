@@ -1,0 +1,1 @@
+"""The Telegram channel: a bot per desk, linking, guided requests, replies and notifications."""
