@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 REGDESK_DATA ?= $(CURDIR)/data
 REGDESK_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/regdesk_test
 
-.PHONY: run test test-postgres lint bench bench-desk bench-api bench-escalation clean
+.PHONY: run test test-postgres lint bench bench-desk bench-api bench-escalation bench-email clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -49,6 +49,11 @@ bench-escalation: $(STAMP)
 # `regdesk serve`.
 bench-api: $(STAMP)
 	$(BIN)/python benchmarks/api.py
+
+# Email intake: 5,000 messages from a Maildir and from a private Dovecot over IMAP on PostgreSQL,
+# threading checked, against django-helpdesk's get_email (its own venv in .bench/, made once).
+bench-email: $(STAMP)
+	$(BIN)/python benchmarks/email_ingest.py
 
 clean:
 	rm -rf $(VENV)

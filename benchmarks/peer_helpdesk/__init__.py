@@ -1,0 +1,1 @@
+"""Throwaway Django settings for the peer (django-helpdesk) in benchmarks/email_ingest.py."""
