@@ -60,14 +60,66 @@ def test_database_backend_delivers_after_commit(smtp_server: Inbox) -> None:
 
     with override_settings(TASKS=DATABASE_TASKS):
         ticket = _register()
-        queued = DBTaskResult.objects.filter(task_path__endswith="notification_deliver")
-        assert queued.count() == 1  # enqueued on commit, carrying the notification's id
-        assert queued.get().args_kwargs["args"] == [Notification.objects.get(ticket=ticket).pk]
+        queued = DBTaskResult.objects.filter(task_path__endswith="notifications_deliver")
+        assert queued.count() == 1  # enqueued on commit, carrying the notifications' ids
+        assert queued.get().args_kwargs["args"] == [[Notification.objects.get(ticket=ticket).pk]]
         call_command("db_worker", "--batch", "--interval", "0")
     assert Notification.objects.get(ticket=ticket).state == Notification.State.SENT
     assert [m["Subject"] for m in smtp_server.messages] == [
         f"[{ticket.reference}] Your request is registered"
     ]
+
+
+class _Rollback(Exception):
+    pass
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_delivery_task_per_transaction_and_nothing_rolled_back_is_sent(
+    smtp_server: Inbox,
+) -> None:
+    from django.db import transaction
+    from django_tasks_db.models import DBTaskResult
+
+    desk = make_desk("service-desk", prefix="SD")
+
+    def register() -> Any:
+        return ticket_create(
+            desk=desk,
+            requester=PersonFactory(),
+            request_type="incident",
+            subject="Disk full",
+            body="No space left",
+            channel="widget",
+        )
+
+    def register_and_roll_back() -> None:
+        with transaction.atomic():
+            register()
+            raise _Rollback
+
+    with override_settings(TASKS=DATABASE_TASKS):
+        # a whole transaction rolled back: its batch must not reach the next one
+        with pytest.raises(_Rollback):
+            register_and_roll_back()
+        with transaction.atomic():
+            first = register()
+            with pytest.raises(_Rollback):
+                register_and_roll_back()  # a savepoint inside a transaction that commits
+            second = register()
+        queued = DBTaskResult.objects.filter(task_path__endswith="notifications_deliver")
+        assert queued.count() == 1
+        ids = queued.get().args_kwargs["args"][0]
+        kept = list(Notification.objects.order_by("pk").values_list("pk", flat=True))
+        assert len(kept) == 2
+        # the savepoint's id may ride along (SQLite reuses it for the next row): each id once
+        assert set(kept) <= set(ids)
+        assert len(ids) == len(set(ids)) <= 3
+        call_command("db_worker", "--batch", "--interval", "0")
+    assert sorted(m["Subject"] for m in smtp_server.messages) == sorted(
+        f"[{t.reference}] Your request is registered" for t in (first, second)
+    )
+    assert set(Notification.objects.values_list("state", flat=True)) == {"sent"}
 
 
 @pytest.mark.skipif(not _redis_up(), reason="needs Redis on 127.0.0.1:6379")

@@ -9,6 +9,7 @@ unique key; delivery is a background task enqueued on commit and safe to run twi
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +30,8 @@ from regdesk.delivery import delivery_claim, delivery_stale_ids
 from regdesk.directory.models import AgentMembership, Person
 from regdesk.notifications.models import Notification, NotificationPreference
 from regdesk.tickets.models import Ticket
+
+logger = logging.getLogger(__name__)
 
 Event = NotificationEvent
 
@@ -250,7 +253,7 @@ def notify(
         except IntegrityError:
             continue  # a concurrent call created it
         created.append(notification)
-        transaction.on_commit(lambda pk=notification.pk: _enqueue_delivery(pk))
+        _deliver_on_commit(notification.pk)
     # the requester's linked Telegram chat, where the regulation (or the request's channel)
     # calls for it
     from regdesk.telegram.delivery import telegram_notifications
@@ -259,8 +262,42 @@ def notify(
         ticket=ticket, event=event, occurrence=occurrence, data=data
     ):
         created.append(item)
-        transaction.on_commit(lambda pk=item.pk: _enqueue_delivery(pk))
+        _deliver_on_commit(item.pk)
     return created
+
+
+# The notifications a transaction creates go to the workers as one task once it commits.
+@dataclass
+class _Deliveries:
+    ids: list[int]
+
+    def flush(self) -> None:
+        from regdesk.notifications.tasks import notifications_deliver
+
+        if self.ids:
+            # SQLite hands a rolled-back id out again: each id once
+            notifications_deliver.enqueue(list(dict.fromkeys(self.ids)))
+            self.ids = []
+
+
+def _deliver_on_commit(notification_id: int) -> None:
+    """Queue a delivery for when the transaction commits, with the others of the transaction.
+
+    The batch lives as long as its commit hook: once the hook has run, or was dropped with a
+    rolled-back transaction or savepoint, the next id starts a new batch, so nothing rolled back
+    with its transaction is handed out. An id rolled back with a savepoint inside a transaction
+    that commits rides along and is skipped by the worker (there is no row to claim).
+    """
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        _Deliveries([notification_id]).flush()
+        return
+    batch: _Deliveries | None = getattr(connection, "regdesk_deliveries", None)
+    if batch is None or not any(hook[1] == batch.flush for hook in connection.run_on_commit):
+        batch = _Deliveries([])
+        connection.regdesk_deliveries = batch  # type: ignore[attr-defined]
+        transaction.on_commit(batch.flush)
+    batch.ids.append(notification_id)
 
 
 def _enqueue_delivery(notification_id: int, delay: timedelta | None = None) -> None:
@@ -318,7 +355,32 @@ MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=5)
 
 
-def notification_send(*, notification_id: int) -> str:
+def notifications_send(*, notification_ids: list[int]) -> list[str]:
+    """Deliver several notifications over one mail connection; one that fails is retried
+    alone and never holds the others back."""
+    from django.core.mail import get_connection
+
+    results: list[str] = []
+    connection = get_connection()
+    try:
+        connection.open()
+    except Exception:  # each send tries again on its own and records the server's error
+        logger.warning("mail server unavailable for a batch of %s", len(notification_ids))
+    try:
+        for notification_id in notification_ids:
+            try:
+                results.append(
+                    notification_send(notification_id=notification_id, connection=connection)
+                )
+            except Exception:  # claimed and left: the stale-lease sweep hands it out again
+                logger.exception("delivery of notification %s failed", notification_id)
+                results.append("error")
+    finally:
+        connection.close()
+    return results
+
+
+def notification_send(*, notification_id: int, connection: Any = None) -> str:
     """Deliver one notification; safe to run twice (claimed with a conditional update)."""
     now = timezone.now()
     if not delivery_claim(Notification, pk=notification_id, now=now, lease=LEASE):
@@ -337,6 +399,7 @@ def notification_send(*, notification_id: int) -> str:
                 from_email=sender,
                 to=[notification.address],
                 headers=headers,
+                connection=connection,
             ).send(fail_silently=False)
     except Exception as exc:  # the server's problem is recorded, the send retried
         attempts = notification.attempts + 1

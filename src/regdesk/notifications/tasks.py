@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from regdesk.notifications.services import notification_send
+from regdesk.notifications.services import notification_send, notifications_send
 
 
 @task()
 def notification_deliver(notification_id: int) -> str:
     return notification_send(notification_id=notification_id)
+
+
+@task()
+def notifications_deliver(notification_ids: list[int]) -> list[str]:
+    """The notifications one transaction created (one task, one mail connection)."""
+    return notifications_send(notification_ids=notification_ids)
