@@ -41,10 +41,9 @@ def _redis_up() -> bool:
         return False
 
 
-def _register() -> Any:
-    desk = make_desk("service-desk", prefix="SD")
+def _register(desk: Any = None) -> Any:
     return ticket_create(
-        desk=desk,
+        desk=desk or make_desk("service-desk", prefix="SD"),
         requester=PersonFactory(),
         request_type="incident",
         subject="Disk full",
@@ -83,19 +82,9 @@ def test_one_delivery_task_per_transaction_and_nothing_rolled_back_is_sent(
 
     desk = make_desk("service-desk", prefix="SD")
 
-    def register() -> Any:
-        return ticket_create(
-            desk=desk,
-            requester=PersonFactory(),
-            request_type="incident",
-            subject="Disk full",
-            body="No space left",
-            channel="widget",
-        )
-
     def register_and_roll_back() -> None:
         with transaction.atomic():
-            register()
+            _register(desk)
             raise _Rollback
 
     with override_settings(TASKS=DATABASE_TASKS):
@@ -103,10 +92,10 @@ def test_one_delivery_task_per_transaction_and_nothing_rolled_back_is_sent(
         with pytest.raises(_Rollback):
             register_and_roll_back()
         with transaction.atomic():
-            first = register()
+            first = _register(desk)
             with pytest.raises(_Rollback):
                 register_and_roll_back()  # a savepoint inside a transaction that commits
-            second = register()
+            second = _register(desk)
         queued = DBTaskResult.objects.filter(task_path__endswith="notifications_deliver")
         assert queued.count() == 1
         ids = queued.get().args_kwargs["args"][0]
