@@ -166,19 +166,39 @@ def _read_message(update_id: int, kind: str, data: dict[str, Any]) -> TelegramUp
         language=_str(sender.get("language_code")),
         warnings=tuple(warnings),
     )
-    return TelegramUpdate(
-        update_id=update_id,
-        kind=kind,
-        message=parsed,
-        chat_id=chat_id,
-        chat_type=_str(chat.get("type")),
-        user_id=user_id,
-        username=_str(sender.get("username")),
-        language_code=_str(sender.get("language_code")),
+    return _update(
+        update_id,
+        kind,
+        parsed,
+        chat=chat,
+        sender=sender,
         message_id=message_id,
         command=command,
         argument=argument,
         reply_to_text=reply_text,
+    )
+
+
+def _update(
+    update_id: int,
+    kind: str,
+    parsed: InboundMessage,
+    *,
+    chat: dict[str, Any],
+    sender: dict[str, Any],
+    **extra: Any,
+) -> TelegramUpdate:
+    """The fields every update the bot reads carries: its chat and its sender."""
+    return TelegramUpdate(
+        update_id=update_id,
+        kind=kind,
+        message=parsed,
+        chat_id=_int(chat.get("id"), "chat.id"),
+        chat_type=_str(chat.get("type")),
+        user_id=_int(sender.get("id"), "from.id"),
+        username=_str(sender.get("username")),
+        language_code=_str(sender.get("language_code")),
+        **extra,
     )
 
 
@@ -206,15 +226,12 @@ def _read_callback(update_id: int, data: dict[str, Any]) -> TelegramUpdate:
         in_reply_to=(f"{chat_id}:{message_id}",),
         language=_str(sender.get("language_code")),
     )
-    return TelegramUpdate(
-        update_id=update_id,
-        kind="callback_query",
-        message=parsed,
-        chat_id=chat_id,
-        chat_type=_str(chat.get("type")),
-        user_id=user_id,
-        username=_str(sender.get("username")),
-        language_code=_str(sender.get("language_code")),
+    return _update(
+        update_id,
+        "callback_query",
+        parsed,
+        chat=chat,
+        sender=sender,
         message_id=message_id,
         callback_id=callback_id,
         callback_data=button,
