@@ -94,13 +94,16 @@ def mail_retry(
 def mail_poll(
     once: Annotated[bool, typer.Option("--once", help="One round, then exit.")] = False,
     interval: Annotated[int, typer.Option(help="Seconds between rounds.", min=5)] = 60,
+    batch: Annotated[
+        int, typer.Option(help="Messages stored and processed together.", min=1)
+    ] = 100,
 ) -> None:
     """Poll the enabled IMAP mailboxes (the worker does this on its own every minute)."""
     _setup()
     from regdesk.channels.imap import mailboxes_poll
 
     while True:
-        for name, result in mailboxes_poll().items():
+        for name, result in mailboxes_poll(batch=batch).items():
             line = f"{name}: {result.fetched} message(s)"
             if result.error:
                 line += f"; error: {result.error}"

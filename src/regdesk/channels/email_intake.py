@@ -25,24 +25,35 @@ through the notification outbox, so they are retried and never lost.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import timedelta
 from email.parser import BytesHeaderParser
 from email.policy import compat32
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import Prefetch, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from regdesk.channels.models import AutoAnswer, Inbound
 from regdesk.channels.parsers.message import AutoKind, InboundAttachment, InboundMessage
-from regdesk.channels.services import HandlerResult, QuarantineError, handler_register
+from regdesk.channels.services import (
+    HandlerResult,
+    QuarantineError,
+    Received,
+    handler_register,
+    inbound_process_many,
+    inbound_receive_many,
+    intake_memo,
+)
 from regdesk.channels.threading import notification_ids_in, subject_references, tokens_in
 from regdesk.consultations.models import Consultation
 from regdesk.core.regulation import Channel, ChannelKind, ChannelRole, Status, local_text
 from regdesk.desks.models import Desk
 from regdesk.desks.selectors import desks_for_person, regulation_current
-from regdesk.directory.models import Person, PersonEmail
+from regdesk.directory.models import Organisation, Person, PersonEmail
 from regdesk.notifications.models import Notification
 from regdesk.tickets.models import Ticket
 from regdesk.tickets.selectors import is_agent_of
@@ -122,6 +133,61 @@ def _route(row: Inbound, message: InboundMessage) -> tuple[Desk, Channel] | None
 # --------------------------------------------------------------------------- threading
 
 
+def _memo() -> dict[Any, Any]:
+    """The batch's memo, or a throwaway one outside a batch."""
+    memo = intake_memo()
+    return memo if memo is not None else {}
+
+
+def _ticket_ready(ticket: Ticket) -> Ticket:
+    """The one instance of this ticket in the batch, with its desk's cached regulation version
+    (every reply to it in the batch then sees the others' changes)."""
+    ticket = _memo().setdefault(("ticket", ticket.pk), ticket)
+    if "regulation_version" not in ticket._state.fields_cache:
+        current = regulation_current(desk=ticket.desk)
+        if current.pk == ticket.regulation_version_id:
+            ticket.regulation_version = current
+    return ticket
+
+
+def _tickets() -> Any:
+    return Ticket.objects.select_related("desk", "requester")
+
+
+def _ticket_by_reference(reference: str) -> Ticket | None:
+    memo = _memo()
+    ticket = memo.get(("reference", reference))
+    if ticket is None:
+        ticket = _tickets().filter(reference=reference).first()
+    return _ticket_ready(ticket) if ticket is not None else None
+
+
+def _ticket_by_number(prefix: str, number: int) -> Ticket | None:
+    memo = _memo()
+    ticket = memo.get(("number", prefix, number))
+    if ticket is None:
+        ticket = _tickets().filter(desk__ticket_prefix__iexact=prefix, number=number).first()
+    return _ticket_ready(ticket) if ticket is not None else None
+
+
+def _ticket_by_earlier_mail(ids: list[str]) -> Ticket | None:
+    """The ticket of the latest of the customer's earlier messages among ``ids``."""
+    memo = _memo()
+    if all(("earlier", i) in memo for i in ids):  # else one may be a message of this batch
+        known = [memo[("earlier", i)] for i in ids]
+        return _ticket_ready(max(known, key=lambda pair: pair[0])[1])
+    earlier = (
+        Inbound.objects.filter(channel="email", key__in=ids, ticket__isnull=False)
+        .select_related("ticket__desk", "ticket__requester")
+        .order_by("-received_at")
+        .only("received_at", "ticket")
+        .first()
+    )
+    if earlier is not None and earlier.ticket is not None:
+        return _ticket_ready(earlier.ticket)
+    return None
+
+
 def _thread(message: InboundMessage, warnings: list[str]) -> Ticket | None:
     ids = [*message.in_reply_to, *message.references]
     for token in tokens_in(ids):
@@ -130,28 +196,34 @@ def _thread(message: InboundMessage, warnings: list[str]) -> Ticket | None:
                 _("A forged reply token for %(ref)s was rejected.") % {"ref": token.reference}
             )
             continue
-        ticket = Ticket.objects.filter(reference=token.reference).first()
+        ticket = _ticket_by_reference(token.reference)
         if ticket is not None:
             return ticket
     if ids:
-        earlier = (
-            Inbound.objects.filter(channel="email", key__in=ids, ticket__isnull=False)
-            .select_related("ticket")
-            .order_by("-received_at")
-            .first()
-        )
-        if earlier is not None and earlier.ticket is not None:
-            return earlier.ticket
+        ticket = _ticket_by_earlier_mail(ids)
+        if ticket is not None:
+            return ticket
     for prefix, number in subject_references(message.subject):
-        ticket = Ticket.objects.filter(desk__ticket_prefix__iexact=prefix, number=number).first()
+        ticket = _ticket_by_number(prefix, number)
         if ticket is not None:
             return ticket
     return None
 
 
+def _people() -> Any:
+    return PersonEmail.objects.select_related("person__organisation").prefetch_related(
+        Prefetch("person__emails", queryset=PersonEmail.objects.order_by("pk"))
+    )
+
+
 def _person_for(address: str) -> Person | None:
-    entry = PersonEmail.objects.filter(address=address).select_related("person").first()
-    return entry.person if entry is not None else None
+    memo = _memo()
+    if ("person", address) in memo:
+        return memo[("person", address)]  # type: ignore[no-any-return]
+    entry = _people().filter(address=address).first()
+    person = entry.person if entry is not None else None
+    memo[("person", address)] = person
+    return person
 
 
 def _participant(ticket: Ticket, sender: str) -> Person | None:
@@ -332,16 +404,26 @@ def _person_or_new(desk: Desk, message: InboundMessage, language: str) -> Person
             full_name=(message.sender_name or message.sender)[:200], language=language
         )
         PersonEmail.objects.create(person=person, address=message.sender, is_primary=True)
-    if not desks_for_person(person=person).filter(pk=desk.pk).exists():
+        _memo()[("person", message.sender)] = person
+    if not _may_use(person, desk):
         person.desks.add(desk)
+        _memo()[("may_use", person.pk, desk.pk)] = True
     return person
+
+
+def _may_use(person: Person, desk: Desk) -> bool:
+    memo = _memo()
+    key = ("may_use", person.pk, desk.pk)
+    if key not in memo:
+        memo[key] = desks_for_person(person=person).filter(pk=desk.pk).exists()
+    return bool(memo[key])
 
 
 def _official_person(desk: Desk, message: InboundMessage) -> Person | None:
     person = _person_for(message.sender)
     if person is None:
         return None
-    if not desks_for_person(person=person).filter(pk=desk.pk).exists():
+    if not _may_use(person, desk):
         return None
     return person
 
@@ -421,8 +503,9 @@ def _new_request(
 def email_handle(row: Inbound) -> HandlerResult:
     from regdesk.channels.parsers.mail import MailParseError, parse_email
 
+    parsed = _memo().pop(("parsed", row.pk), None)
     try:
-        message = parse_email(bytes(row.raw))
+        message = parsed if parsed is not None else parse_email(bytes(row.raw))
     except MailParseError as exc:
         raise QuarantineError(f"unreadable message: {exc}") from exc
     warnings = list(message.warnings)
@@ -488,7 +571,7 @@ def _follow_up(
         )
         return None
     if ticket.status == Status.MERGED and ticket.merged_into_id is not None:
-        ticket = Ticket.objects.get(pk=ticket.merged_into_id)
+        ticket = _ticket_ready(_tickets().get(pk=ticket.merged_into_id))
     if ticket.status in (Status.REFUSED, Status.MERGED):
         warnings.append(
             _("%(ref)s is closed: handled as a new request.") % {"ref": ticket.reference}
@@ -512,7 +595,88 @@ def _follow_up(
     )
 
 
-handler_register("email", email_handle)
+def email_prepare(rows: Sequence[Inbound]) -> None:
+    """Before a batch is processed: parse every message and read, in a few queries, what the
+    batch will ask about (senders, the tickets its markers name), into the batch's memo."""
+    from regdesk.channels.parsers.mail import MailParseError, parse_email
+
+    memo = intake_memo()
+    if memo is None:
+        return
+    messages: list[InboundMessage] = []
+    for row in rows:
+        try:
+            message = parse_email(bytes(row.raw))
+        except MailParseError:
+            continue  # the handler quarantines it
+        memo[("parsed", row.pk)] = message
+        messages.append(message)
+    senders = {m.sender for m in messages if m.sender}
+    for address in senders:
+        memo[("person", address)] = None
+    for entry in _people().filter(address__in=senders):
+        memo[("person", entry.address)] = entry.person
+    people = [memo[("person", a)] for a in senders if memo[("person", a)] is not None]
+    for desk in {row.desk for row in rows if row.desk is not None}:
+        allowed = set()
+        if desk.is_active and people:
+            organisations = {p.organisation_id for p in people if p.organisation_id}
+            allowed = set(
+                Person.objects.filter(pk__in=[p.pk for p in people])
+                .filter(
+                    Q(desks=desk)
+                    | Q(
+                        organisation__in=Organisation.objects.filter(
+                            pk__in=organisations, desks=desk
+                        )
+                    )
+                )
+                .values_list("pk", flat=True)
+            )
+        for person in people:
+            memo[("may_use", person.pk, desk.pk)] = person.pk in allowed
+    _prefetch_threads(memo, messages)
+
+
+def _prefetch_threads(memo: dict[Any, Any], messages: list[InboundMessage]) -> None:
+    """The tickets the batch's markers name; a marker not found here (a ticket made earlier in
+    the same batch) is looked up again when its message comes."""
+    references: set[str] = set()
+    ids: set[str] = set()
+    numbers: set[tuple[str, int]] = set()
+    for message in messages:
+        found = [*message.in_reply_to, *message.references]
+        references |= {t.reference for t in tokens_in(found) if t.valid}
+        ids |= set(found)
+        numbers |= set(subject_references(message.subject))
+    if references:
+        for ticket in _tickets().filter(reference__in=references):
+            memo[("reference", ticket.reference)] = ticket
+    if ids:
+        earlier = Inbound.objects.filter(channel="email", key__in=ids, ticket__isnull=False)
+        for key, received_at, ticket in (
+            (row.key, row.received_at, row.ticket)
+            for row in earlier.select_related("ticket__desk", "ticket__requester").only(
+                "key", "received_at", "ticket"
+            )
+        ):
+            memo[("earlier", key)] = (received_at, ticket)
+    if numbers:
+        wanted = {number for _prefix, number in numbers}
+        for ticket in _tickets().filter(number__in=wanted):
+            key = ("number", ticket.desk.ticket_prefix.upper(), ticket.number)
+            if (key[1], key[2]) in numbers:
+                memo[key] = ticket
+    # one instance per ticket, whichever marker names it
+    for key, value in list(memo.items()):
+        if key[0] in ("reference", "number"):
+            memo[key] = memo.setdefault(("ticket", value.pk), value)
+        elif key[0] == "earlier":
+            ticket = memo.setdefault(("ticket", value[1].pk), value[1])
+            memo[key] = (value[0], ticket)
+
+
+handler_register("email", email_handle, prepare=email_prepare)
 
 
 def email_ingest(
@@ -533,3 +697,24 @@ def email_ingest(
         envelope_to=envelope_to.strip().lower(),
     )
     return inbound_process(inbound_id=row.pk)
+
+
+def email_ingest_many(
+    *, raws: Sequence[bytes], source: str, desk: Desk | None = None, envelope_to: str = ""
+) -> list[Inbound | None]:
+    """Store a batch of messages (one INSERT, committed first), then process them in one
+    transaction, a savepoint per message. Returns a row per message, in order (None for an
+    empty one: nothing to store)."""
+    items = [Received(mail_key(raw), raw) for raw in raws if raw.strip()]
+    if not items:
+        return [None for _raw in raws]
+    rows = inbound_receive_many(
+        channel="email",
+        items=items,
+        source=source,
+        desk=desk,
+        envelope_to=envelope_to.strip().lower(),
+    )
+    processed = {row.pk: row for row in inbound_process_many(inbound_ids=[r.pk for r in rows])}
+    done = iter(processed.get(row.pk, row) for row in rows)
+    return [next(done) if raw.strip() else None for raw in raws]

@@ -1,9 +1,10 @@
 """IMAP polling: fetch unseen mail, store it, process it, and only then mark it.
 
-A message is fetched with ``BODY.PEEK[]`` (fetching does not mark it seen), stored and committed,
-processed, and only after that flagged ``\\Seen`` (or ``\\Deleted`` and expunged). A poller killed
-at any point leaves the message unmarked: the next poll fetches it again, the store recognises
-it (same Message-ID, or the same bytes), and nothing is processed twice.
+Messages are fetched a batch at a time with ``BODY.PEEK[]`` (fetching does not mark them seen),
+stored in one INSERT and committed, processed in one transaction (a savepoint per message), and
+only after that commit flagged ``\\Seen`` (or ``\\Deleted`` and expunged) with one STORE. A poller
+killed at any point leaves the batch unmarked: the next poll fetches it again, the store
+recognises each message (same Message-ID, or the same bytes), and nothing is processed twice.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import imaplib
 import logging
+import re
 import ssl
 from dataclasses import dataclass, field
 
@@ -20,6 +22,10 @@ from regdesk.channels.models import Inbound, Mailbox
 from regdesk.tickets import crypto
 
 logger = logging.getLogger(__name__)
+
+# Messages fetched, stored and processed together.
+BATCH = 100
+_UID = re.compile(rb"\bUID (\d+)")
 
 
 @dataclass
@@ -56,10 +62,8 @@ def _check(response: tuple[str, list[object]], what: str) -> list[object]:
     return data
 
 
-def mailbox_poll(*, mailbox: Mailbox, limit: int = 500) -> PollResult:
-    """Import up to ``limit`` unseen messages of one mailbox."""
-    from regdesk.channels.email_intake import email_ingest
-
+def mailbox_poll(*, mailbox: Mailbox, limit: int = 500, batch: int = BATCH) -> PollResult:
+    """Import up to ``limit`` unseen messages of one mailbox, ``batch`` at a time."""
     result = PollResult()
     try:
         client = _connect(mailbox)
@@ -73,20 +77,10 @@ def mailbox_poll(*, mailbox: Mailbox, limit: int = 500) -> PollResult:
         _check(client.select(_quoted(mailbox.folder)), "SELECT")
         data = _check(client.uid("SEARCH", None, "UNSEEN UNDELETED"), "SEARCH")
         uids = (data[0] or b"").split() if data else []
-        for uid in uids[:limit]:
-            fetched = _check(client.uid("FETCH", uid, "(BODY.PEEK[])"), "FETCH")
-            raw = next((part[1] for part in fetched if isinstance(part, tuple)), None)
-            if not isinstance(raw, bytes):
-                continue
-            source = f"imap:{mailbox.username}@{mailbox.host}/{mailbox.folder}"
-            row = email_ingest(
-                raw=raw, source=source, desk=mailbox.desk, envelope_to=mailbox.address
-            )
-            result.fetched += 1
-            result.results.append(row.result or row.state)
-            flag = "\\Deleted" if mailbox.delete_after_import else "\\Seen"
-            if row.state != Inbound.State.RECEIVED:
-                _check(client.uid("STORE", uid, "+FLAGS", f"({flag})"), "STORE")
+        uids = uids[:limit]
+        step = max(1, batch)
+        for start in range(0, len(uids), step):
+            _poll_batch(client, mailbox, uids[start : start + step], result)
         if mailbox.delete_after_import:
             client.expunge()
     except (OSError, imaplib.IMAP4.error) as exc:
@@ -100,14 +94,48 @@ def mailbox_poll(*, mailbox: Mailbox, limit: int = 500) -> PollResult:
     return result
 
 
+def _poll_batch(
+    client: imaplib.IMAP4, mailbox: Mailbox, uids: list[bytes], result: PollResult
+) -> None:
+    """Fetch, store, process and then flag one batch of messages."""
+    from regdesk.channels.email_intake import email_ingest_many
+
+    fetched = _check(client.uid("FETCH", b",".join(uids).decode(), "(BODY.PEEK[])"), "FETCH")
+    by_uid: dict[bytes, bytes] = {}
+    for part in fetched:
+        if isinstance(part, tuple) and isinstance(part[1], bytes):
+            found = _UID.search(part[0])
+            if found is not None:
+                by_uid[found.group(1)] = part[1]
+    present = [uid for uid in uids if uid in by_uid]
+    if not present:
+        return
+    source = f"imap:{mailbox.username}@{mailbox.host}/{mailbox.folder}"
+    rows = email_ingest_many(
+        raws=[by_uid[uid] for uid in present],
+        source=source,
+        desk=mailbox.desk,
+        envelope_to=mailbox.address,
+    )
+    done = []
+    for uid, row in zip(present, rows, strict=True):
+        result.fetched += 1
+        result.results.append((row.result or row.state) if row else "empty: nothing stored")
+        if row is None or row.state != Inbound.State.RECEIVED:
+            done.append(uid)
+    if done:
+        flag = "\\Deleted" if mailbox.delete_after_import else "\\Seen"
+        _check(client.uid("STORE", b",".join(done).decode(), "+FLAGS", f"({flag})"), "STORE")
+
+
 def _quoted(folder: str) -> str:
     return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def mailboxes_poll() -> dict[str, PollResult]:
+def mailboxes_poll(*, batch: int = BATCH) -> dict[str, PollResult]:
     """Poll every enabled mailbox (the periodic task calls this)."""
     return {
-        str(mailbox): mailbox_poll(mailbox=mailbox)
+        str(mailbox): mailbox_poll(mailbox=mailbox, batch=batch)
         for mailbox in Mailbox.objects.filter(enabled=True, desk__is_active=True).select_related(
             "desk"
         )

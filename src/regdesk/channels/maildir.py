@@ -1,14 +1,23 @@
-"""Import a local Maildir (a mail server's delivery folder, or an export): each message is
-stored and processed, and only then moved to ``cur`` with the seen flag, so an import killed
-midway and run again neither loses nor repeats a message."""
+"""Import a local Maildir (a mail server's delivery folder, or an export): messages are stored
+and processed a batch at a time, and only then moved to ``cur`` with the seen flag, so an import
+killed midway and run again neither loses nor repeats a message.
+
+A message is marked seen by renaming it to ``cur/<key>:2,<flags>S``, the Maildir convention, and
+flags are read from the file names: no message is rewritten, and the folder is listed once.
+"""
 
 from __future__ import annotations
 
 import mailbox
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from regdesk.desks.models import Desk
+
+# Messages stored in one INSERT and processed in one transaction.
+BATCH = 100
+INFO = mailbox.Maildir.colon + "2,"
 
 
 @dataclass
@@ -17,25 +26,56 @@ class MaildirResult:
     results: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Entry:
+    key: str
+    file: Path
+    flags: str
+
+
+def _unseen(path: Path) -> list[_Entry]:
+    """The messages of ``new`` and those of ``cur`` without the seen flag, by key."""
+    found = []
+    for folder in ("new", "cur"):
+        with os.scandir(path / folder) as entries:
+            for entry in entries:
+                if entry.name.startswith(".") or not entry.is_file():
+                    continue
+                key, colon, info = entry.name.partition(mailbox.Maildir.colon)
+                flags = info[2:] if colon and info.startswith("2,") else ""
+                if "S" not in flags:
+                    found.append(_Entry(key, Path(entry.path), flags))
+    return sorted(found, key=lambda e: e.key)
+
+
+def _mark_seen(path: Path, entry: _Entry) -> None:
+    flags = "".join(sorted({*entry.flags, "S"}))
+    os.rename(entry.file, path / "cur" / f"{entry.key}{INFO}{flags}")
+
+
 def maildir_import(
-    *, path: Path, desk: Desk | None = None, envelope_to: str = "", limit: int | None = None
+    *,
+    path: Path,
+    desk: Desk | None = None,
+    envelope_to: str = "",
+    limit: int | None = None,
+    batch: int = BATCH,
 ) -> MaildirResult:
     """Import the unseen messages of the Maildir at ``path`` (``new`` and unflagged ``cur``)."""
-    from regdesk.channels.email_intake import email_ingest
+    from regdesk.channels.email_intake import email_ingest_many
 
-    box = mailbox.Maildir(path, factory=None, create=False)
+    entries = _unseen(path)
+    if limit is not None:
+        entries = entries[:limit]
     result = MaildirResult()
-    for key in sorted(box.iterkeys()):
-        if limit is not None and result.imported >= limit:
-            break
-        message = box.get_message(key)
-        if "S" in message.get_flags():
-            continue
-        raw = box.get_bytes(key)
-        row = email_ingest(raw=raw, source=f"maildir:{path}", desk=desk, envelope_to=envelope_to)
-        result.imported += 1
-        result.results.append(row.result or row.state)
-        message.set_subdir("cur")
-        message.add_flag("S")
-        box[key] = message
+    for start in range(0, len(entries), max(1, batch)):
+        chunk = entries[start : start + max(1, batch)]
+        raws = [entry.file.read_bytes() for entry in chunk]
+        rows = email_ingest_many(
+            raws=raws, source=f"maildir:{path}", desk=desk, envelope_to=envelope_to
+        )
+        for entry, row in zip(chunk, rows, strict=True):
+            result.imported += 1
+            result.results.append((row.result or row.state) if row else "empty: nothing stored")
+            _mark_seen(path, entry)
     return result

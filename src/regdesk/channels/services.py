@@ -5,6 +5,13 @@ nothing: the row is processed on the next run); ``inbound_process`` parses the r
 its channel's handler, and records the outcome. A handler that raises quarantines the row with its
 error and the rows after it go on; ``inbound_retry`` runs a quarantined row again.
 
+Mail arrives in batches (a poll, a Maildir): ``inbound_receive_many`` stores a batch in one
+INSERT and commits it, ``inbound_process_many`` processes it in one transaction with a savepoint
+per message. A message whose handler raises rolls back to its own savepoint and is quarantined in
+the same transaction; the others commit. Handlers may memoise reads for the batch in
+``intake_memo()``; it is emptied whenever a message rolls back, so nothing written by a
+rolled-back message is remembered.
+
 A channel's handler is registered with ``handler_register`` by the app that owns the channel
 (email here, Telegram in ``regdesk.telegram``): ``handler(inbound) -> HandlerResult``.
 """
@@ -13,9 +20,12 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -41,11 +51,17 @@ class HandlerResult:
 
 
 Handler = Callable[[Inbound], HandlerResult]
+Prepare = Callable[[Sequence[Inbound]], None]
 _HANDLERS: dict[str, Handler] = {}
+_PREPARES: dict[str, Prepare] = {}
 
 
-def handler_register(channel: str, handler: Handler) -> None:
+def handler_register(channel: str, handler: Handler, *, prepare: Prepare | None = None) -> None:
+    """``prepare(rows)``, when given, runs once before a batch of the channel's rows and may
+    fill ``intake_memo()`` with what the batch's handlers will read."""
     _HANDLERS[channel] = handler
+    if prepare is not None:
+        _PREPARES[channel] = prepare
 
 
 def inbound_receive(
@@ -122,6 +138,182 @@ def inbound_process(*, inbound_id: int, retry: bool = False) -> Inbound:
             processed_at=timezone.now(),
         )
         return Inbound.objects.get(pk=inbound_id)
+
+
+def _quarantine_fields(exc: Exception, inbound_id: int) -> dict[str, Any]:
+    reason = str(exc) if isinstance(exc, QuarantineError) else f"{type(exc).__name__}: {exc}"
+    if not isinstance(exc, QuarantineError):
+        logger.exception("inbound %s failed", inbound_id)
+    detail = reason if isinstance(exc, QuarantineError) else traceback.format_exc()
+    return {
+        "state": Inbound.State.QUARANTINED,
+        "outcome": Inbound.Outcome.QUARANTINED,
+        "result": f"quarantined: {reason}"[:300],
+        "error": detail[:20000],
+    }
+
+
+@dataclass(frozen=True)
+class Received:
+    """One message of a batch to store: its idempotency key and original."""
+
+    key: str
+    raw: bytes
+
+
+def inbound_receive_many(
+    *,
+    channel: str,
+    items: Sequence[Received],
+    source: str,
+    desk: Desk | None = None,
+    envelope_to: str = "",
+    at: datetime | None = None,
+) -> list[Inbound]:
+    """Store a batch of originals, once per (channel, key), in one INSERT; commits. Returns one
+    row per item, in order (an item whose key was stored before, or earlier in the batch, gets
+    that row)."""
+    keys = [item.key[:255] for item in items]
+    found = {
+        row.key: row
+        for row in Inbound.objects.filter(channel=channel, key__in=set(keys)).defer("raw")
+    }
+    moment = at or timezone.now()
+    fresh: dict[str, Inbound] = {}
+    for key, item in zip(keys, items, strict=True):
+        if key not in found and key not in fresh:
+            fresh[key] = Inbound(
+                channel=channel,
+                key=key,
+                raw=item.raw,
+                source=source[:200],
+                desk=desk,
+                envelope_to=envelope_to[:254],
+                received_at=moment,
+            )
+    if fresh:
+        try:
+            with transaction.atomic():
+                Inbound.objects.bulk_create(fresh.values())
+        except IntegrityError:  # a concurrent receiver stored some of them first: one by one
+            for key, row in fresh.items():
+                found[key], _created = inbound_receive(
+                    channel=channel,
+                    key=key,
+                    raw=bytes(row.raw),
+                    source=source,
+                    desk=desk,
+                    envelope_to=envelope_to,
+                    at=moment,
+                )
+            fresh = {}
+    found.update(fresh)
+    return [found[key] for key in keys]
+
+
+_memo: ContextVar[dict[Any, Any] | None] = ContextVar("regdesk_intake_memo", default=None)
+
+
+def intake_memo() -> dict[Any, Any] | None:
+    """Reads a handler may keep for the rest of the batch (None outside a batch). Emptied when
+    a message of the batch rolls back."""
+    return _memo.get()
+
+
+@contextmanager
+def _batch_memo() -> Iterator[dict[Any, Any]]:
+    memo: dict[Any, Any] = {}
+    token = _memo.set(memo)
+    try:
+        yield memo
+    finally:
+        _memo.reset(token)
+
+
+def inbound_process_many(*, inbound_ids: Sequence[int], retry: bool = False) -> list[Inbound]:
+    """Process stored rows in one transaction, a savepoint per row; returns the rows in order.
+
+    A row whose handler raises is rolled back to its savepoint and quarantined; the others'
+    writes and outcomes commit together. Killed midway, nothing of the batch is kept and its
+    rows are still ``received``: the next run processes each once. Rows already processed (or
+    locked and finished by another process meanwhile) are returned as they are.
+    """
+    states = [Inbound.State.RECEIVED]
+    if retry:
+        states.append(Inbound.State.QUARANTINED)
+    order = list(dict.fromkeys(inbound_ids))
+    with transaction.atomic(), _batch_memo() as memo:
+        rows = {
+            row.pk: row
+            for row in Inbound.objects.select_for_update(of=("self",))
+            .select_related("desk")
+            .filter(pk__in=order)
+            .order_by("pk")
+        }
+        _prepare([row for row in rows.values() if row.state in states], memo)
+        changed: list[Inbound] = []
+        for pk in order:
+            row = rows.get(pk)
+            if row is None or row.state not in states:
+                continue
+            handler = _HANDLERS.get(row.channel)
+            now = timezone.now()
+            try:
+                if handler is None:
+                    raise QuarantineError(f"no handler for channel {row.channel!r}")
+                with transaction.atomic():
+                    outcome = handler(row)
+            except Exception as exc:  # one bad message never blocks the ones after it
+                memo.clear()  # what it read or wrote is gone with its savepoint
+                for name, value in _quarantine_fields(exc, pk).items():
+                    setattr(row, name, value)
+                row.processed_at = now
+                changed.append(row)
+                continue
+            row.state = Inbound.State.PROCESSED
+            row.outcome = outcome.outcome
+            row.result = outcome.result[:300]
+            row.ticket = outcome.ticket
+            if outcome.desk is not None:
+                row.desk = outcome.desk
+            row.warnings = outcome.warnings
+            row.error = ""
+            row.attempts += 1
+            row.processed_at = now
+            changed.append(row)
+        if changed:
+            Inbound.objects.bulk_update(changed, BATCH_FIELDS)
+    return [rows[pk] for pk in inbound_ids if pk in rows]
+
+
+def _prepare(rows: list[Inbound], memo: dict[Any, Any]) -> None:
+    for channel in {row.channel for row in rows}:
+        prepare = _PREPARES.get(channel)
+        if prepare is None:
+            continue
+        try:
+            with transaction.atomic():
+                prepare([row for row in rows if row.channel == channel])
+        except Exception:  # only a shortcut: each handler reads for itself what is missing
+            logger.exception("preparing a batch of %s failed", channel)
+            memo.clear()
+
+
+# What processing writes on a row (the original and its key never change).
+BATCH_FIELDS = [
+    "state",
+    "outcome",
+    "result",
+    "error",
+    "warnings",
+    "ticket",
+    "desk",
+    "sender",
+    "subject",
+    "participants",
+    "attempts",
+    "processed_at",
+]
 
 
 def inbound_retry(*, inbound_id: int) -> Inbound:
