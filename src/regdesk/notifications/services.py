@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import EmailMessage
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -236,22 +236,20 @@ def notify(
             continue
         key = f"{ticket.pk}:{event.value}:{occurrence}:{recipient.key}:email"
         subject, body = render(ticket, event, recipient, data)
-        try:
-            with transaction.atomic():
-                notification = Notification.objects.create(
-                    key=key,
-                    ticket=ticket,
-                    event=event.value,
-                    channel="email",
-                    recipient_person=recipient.person,
-                    recipient_user=recipient.user,
-                    address=recipient.address,
-                    language=recipient.language,
-                    subject=subject[:300],
-                    body=body,
-                )
-        except IntegrityError:
-            continue  # a concurrent call created it
+        notification = Notification(
+            key=key,
+            ticket=ticket,
+            event=event.value,
+            channel="email",
+            recipient_person=recipient.person,
+            recipient_user=recipient.user,
+            address=recipient.address,
+            language=recipient.language,
+            subject=subject[:300],
+            body=body,
+        )
+        if not _insert_once(notification):
+            continue  # an earlier or concurrent call created it
         created.append(notification)
         _deliver_on_commit(notification.pk)
     # the requester's linked Telegram chat, where the regulation (or the request's channel)
@@ -264,6 +262,31 @@ def notify(
         created.append(item)
         _deliver_on_commit(item.pk)
     return created
+
+
+def _insert_once(notification: Notification) -> bool:
+    """Insert unless a notification with its key exists; True when this call inserted it.
+
+    ``INSERT … ON CONFLICT DO NOTHING RETURNING id`` in one statement: a savepoint around a
+    plain insert (to survive the unique key's IntegrityError) costs two more round trips per
+    notification. Django builds the statement (``QuerySet._insert``, what ``Model.save`` uses:
+    its fields, defaults and ``auto_now_add``); no row comes back when the key was taken.
+    """
+    from django.db.models.constants import OnConflict
+
+    meta = Notification._meta
+    fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field]
+    returning = meta.db_returning_fields
+    rows = Notification.objects._insert(
+        [notification], fields=fields, returning_fields=returning, on_conflict=OnConflict.IGNORE
+    )
+    if not rows or rows[0] is None:
+        return False
+    for value, field in zip(rows[0], returning, strict=True):
+        setattr(notification, field.attname, value)
+    notification._state.adding = False
+    notification._state.db = Notification.objects.db
+    return True
 
 
 # The notifications a transaction creates go to the workers as one task once it commits.

@@ -46,6 +46,23 @@ def search_index_update(ticket: Ticket, *, document: str | None = None) -> None:
             )
 
 
+def search_index_append(ticket: Ticket, *, text: str) -> None:
+    """Add a new message's text to a ticket's document (PostgreSQL: appended in place, no
+    re-read; elsewhere the document is rebuilt)."""
+    if connection.vendor != "postgresql":
+        search_index_update(ticket)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE tickets_search SET document = document || to_tsvector('simple', %s) "
+            "WHERE ticket_id = %s",
+            [text, ticket.pk],
+        )
+        appended = cursor.rowcount
+    if not appended:  # never indexed (older data): index it whole
+        search_index_update(ticket)
+
+
 def ticket_search(tickets: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
     """Narrow ``tickets`` (already visibility-filtered) to those matching every word of ``text``."""
     words = _TOKEN.findall(text.lower())

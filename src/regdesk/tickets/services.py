@@ -16,7 +16,6 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -44,7 +43,7 @@ from regdesk.tickets.models import (
     TicketEvent,
     TicketSecret,
 )
-from regdesk.tickets.search import search_index_update, ticket_document
+from regdesk.tickets.search import search_index_append, search_index_update, ticket_document
 from regdesk.tickets.selectors import is_agent_of
 
 Kind = TicketEvent.Kind
@@ -98,6 +97,16 @@ def _event(
     )
     webhooks_emit(event=event)  # integrations hear of every change
     return event
+
+
+def _events(events: list[TicketEvent]) -> list[TicketEvent]:
+    """Append several events in one statement (each heard by the integrations, as one is)."""
+    from regdesk.webhooks.services import webhooks_emit
+
+    TicketEvent.objects.bulk_create(events)
+    for event in events:
+        webhooks_emit(event=event)
+    return events
 
 
 def _notify(
@@ -218,32 +227,42 @@ def _lifecycle(desk: Desk, fields: dict[str, Any], at: datetime) -> tuple[bool, 
 # --------------------------------------------------------------------------- clocks
 
 
+def _core_event(row: TicketEvent) -> CoreTicketEvent | None:
+    """One row of the event log as the clock engine sees it (None: not a clock event)."""
+    if row.kind not in _CORE_KINDS:
+        return None
+    kind = CoreEvent(row.kind)
+    data = row.data or {}
+    if kind is CoreEvent.CREATED:
+        facts = TicketFacts(
+            **{k: data.get(k) for k in ("priority", "tier", "line", "team", "type", "channel")}
+        )
+        return CoreTicketEvent(at=row.at, kind=kind, facts=facts)
+    if kind is CoreEvent.AGREED_TARGET:
+        return CoreTicketEvent(
+            at=row.at,
+            kind=kind,
+            clock=ClockName(data["clock"]),
+            duration=timedelta(seconds=float(data["seconds"])),
+        )
+    return CoreTicketEvent(at=row.at, kind=kind, to=data.get("to"))
+
+
+_CORE_KINDS = {k.value for k in CoreEvent}
+
+
+def _history(ticket: Ticket) -> list[TicketEvent]:
+    return list(ticket.events.order_by("at", "id").only("kind", "at", "data", "ticket"))
+
+
+def _core_history(rows: Iterable[TicketEvent]) -> list[CoreTicketEvent]:
+    ordered = sorted(rows, key=lambda row: (row.at, row.pk or 0))
+    return [event for event in map(_core_event, ordered) if event is not None]
+
+
 def core_events(ticket: Ticket) -> list[CoreTicketEvent]:
     """The ticket's history as the clock engine sees it."""
-    events: list[CoreTicketEvent] = []
-    mapping = {k.value for k in CoreEvent}
-    for row in ticket.events.order_by("at", "id").only("kind", "at", "data", "ticket"):
-        if row.kind not in mapping:
-            continue
-        kind = CoreEvent(row.kind)
-        data = row.data or {}
-        if kind is CoreEvent.CREATED:
-            facts = TicketFacts(
-                **{k: data.get(k) for k in ("priority", "tier", "line", "team", "type", "channel")}
-            )
-            events.append(CoreTicketEvent(at=row.at, kind=kind, facts=facts))
-        elif kind is CoreEvent.AGREED_TARGET:
-            events.append(
-                CoreTicketEvent(
-                    at=row.at,
-                    kind=kind,
-                    clock=ClockName(data["clock"]),
-                    duration=timedelta(seconds=float(data["seconds"])),
-                )
-            )
-        else:
-            events.append(CoreTicketEvent(at=row.at, kind=kind, to=data.get("to")))
-    return events
+    return _core_history(_history(ticket))
 
 
 def clock_summary(results: dict[ClockName, Any]) -> dict[str, Any]:
@@ -269,14 +288,19 @@ def clock_summary(results: dict[ClockName, Any]) -> dict[str, Any]:
 
 def ticket_clocks_recompute(*, ticket: Ticket, now: datetime | None = None) -> None:
     """Recompute and store the ticket's clocks; the escalation monitor re-checks it next."""
-    moment = _now(now)
-    results = evaluate_clocks(ticket.regulation_version.clocks, core_events(ticket), now=moment)
+    fields = _clocks_set(ticket, core_events(ticket), now=_now(now))
+    ticket.save(update_fields=fields)
+
+
+def _clocks_set(ticket: Ticket, history: list[CoreTicketEvent], *, now: datetime) -> list[str]:
+    """Set the ticket's clock fields from its history (not saved); returns their names."""
+    results = evaluate_clocks(ticket.regulation_version.clocks, history, now=now)
     summary = clock_summary(results)
     for key, value in summary.items():
         setattr(ticket, key, value)
     # Any change may move an escalation step: the monitor takes the ticket at its next round.
     ticket.next_check_at = timezone.now() if ticket.status in OPEN_STATUSES else None
-    ticket.save(update_fields=[*summary, "next_check_at"])
+    return [*summary, "next_check_at"]
 
 
 def _after_change(ticket: Ticket, *, at: datetime, reindex: bool = False) -> None:
@@ -288,7 +312,6 @@ def _after_change(ticket: Ticket, *, at: datetime, reindex: bool = False) -> Non
 # --------------------------------------------------------------------------- create
 
 
-@transaction.atomic
 def ticket_create(
     *,
     desk: Desk,
@@ -311,6 +334,8 @@ def ticket_create(
     (email, Telegram): the request is registered and returned to the requester asking for exactly
     what is missing.
     """
+    # Everything that can refuse the request only reads, before the transaction: a refusal
+    # leaves a caller's transaction untouched, and the writes need no savepoint of their own.
     moment = _now(at)
     version = regulation_current(desk=desk, at=moment)
     regulation = version.regulation
@@ -377,11 +402,108 @@ def ticket_create(
         "channel": channel,
     }
     opening = CoreTicketEvent(at=moment, kind=CoreEvent.CREATED, facts=TicketFacts(**facts))
-    clocks = clock_summary(evaluate_clocks(version.clocks, [opening], now=moment))
 
+    missing = [spec.id for spec in check.missing]
+    language = language or requester.language or regulation.languages[0]
+    # A request registered with information missing is returned at once (not strict): its
+    # status, its history and its clocks are known before anything is written.
+    status = Status.WAITING_FOR_CUSTOMER if missing else Status.NEW
+    history = [opening]
+    if missing:
+        history.append(CoreTicketEvent(at=moment, kind=CoreEvent.STATUS, to=status.value))
+    clocks = clock_summary(evaluate_clocks(version.clocks, history, now=moment))
+    with transaction.atomic(savepoint=False):
+        ticket = _create_rows(
+            desk=desk,
+            version=version,
+            request_type=request_type,
+            values=check.values,
+            secrets=check.secrets,
+            missing=missing,
+            subject=subject,
+            requester=requester,
+            organisation=organisation,
+            channel=channel,
+            status=status,
+            priority=priority,
+            proposed_priority=proposed_priority,
+            units={"tier": tier, "line": line, "team": team},
+            language=language,
+            lifecycle=(out_of_lifecycle, lifecycle_note),
+            moment=moment,
+            clocks=clocks,
+        )
+        message = Message(
+            ticket=ticket,
+            kind=Message.Kind.CUSTOMER,
+            author_person=requester,
+            channel=channel,
+            body=body.strip(),
+            created_at=moment,
+        )
+        messages = [message]
+        if missing:
+            note = _return_text(regulation, ticket, missing=missing, body="")
+            messages.append(
+                Message(ticket=ticket, kind=Message.Kind.SYSTEM, body=note, created_at=moment)
+            )
+        Message.objects.bulk_create(messages)
+        _store_attachments(message, regulation, attachments)
+        created = TicketEvent(
+            ticket=ticket,
+            kind=Kind.CREATED,
+            at=moment,
+            actor_user=actor_user,
+            actor_person=requester,
+            public=True,
+            data={
+                "number": ticket.reference,
+                "out_of_lifecycle": out_of_lifecycle,
+                **facts,
+            },
+        )
+        events = [created]
+        if missing:
+            data = {"to": status.value, "from": Status.NEW.value, "missing": missing}
+            events.append(
+                TicketEvent(ticket=ticket, kind=Kind.STATUS, at=moment, public=True, data=data)
+            )
+        _events(events)
+        _notify(ticket, "registered", created)
+        if channel_spec.escalate:
+            transaction.on_commit(lambda: _escalate_now(ticket.pk))
+        if missing:
+            _notify(ticket, "returned_for_information", events[1], missing=missing, note="")
+        document = ticket_document(ticket, bodies=[m.body for m in messages])
+        search_index_update(ticket, document=document)
+    return ticket
+
+
+def _create_rows(
+    *,
+    desk: Desk,
+    version: Any,
+    request_type: str,
+    values: dict[str, Any],
+    secrets: dict[str, str],
+    missing: list[str],
+    subject: str,
+    requester: Person,
+    organisation: Any,
+    channel: str,
+    status: Status,
+    priority: str,
+    proposed_priority: str | None,
+    units: dict[str, str],
+    language: str,
+    lifecycle: tuple[bool, str],
+    moment: datetime,
+    clocks: dict[str, Any],
+) -> Ticket:
+    """The ticket row with its number, and its secrets."""
     # The number: the counter row is locked until commit, so concurrent creations neither
     # duplicate nor leave gaps (a rolled-back creation rolls the counter back too). Whatever
-    # does not need the number is done above: creations on one desk queue here.
+    # does not need the number is done before: creations on one desk queue here.
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE desks_desk SET next_number = next_number + 1 WHERE id = %s "
@@ -395,58 +517,30 @@ def ticket_create(
         reference=f"{desk.ticket_prefix}-{number:06d}",
         regulation_version=version,
         request_type=request_type,
-        fields=check.values,
-        missing_fields=[spec.id for spec in check.missing],
+        fields=values,
+        missing_fields=missing,
         subject=subject.strip()[:300],
         requester=requester,
         organisation=organisation,
         channel=channel,
-        status=Status.NEW,
+        status=status,
         priority=priority,
         proposed_priority=proposed_priority or "",
-        tier=tier,
-        line=line,
-        team=team,
-        language=language or requester.language or regulation.languages[0],
-        out_of_lifecycle=out_of_lifecycle,
-        lifecycle_note=lifecycle_note,
+        tier=units["tier"],
+        line=units["line"],
+        team=units["team"],
+        language=language,
+        out_of_lifecycle=lifecycle[0],
+        lifecycle_note=lifecycle[1],
         created_at=moment,
         updated_at=moment,
         next_check_at=timezone.now(),
         **clocks,
     )
-    for field_id, value in check.secrets.items():
+    for field_id, value in secrets.items():
         TicketSecret.objects.create(
             ticket=ticket, field_id=field_id, ciphertext=crypto.encrypt(value)
         )
-    message = Message.objects.create(
-        ticket=ticket,
-        kind=Message.Kind.CUSTOMER,
-        author_person=requester,
-        channel=channel,
-        body=body.strip(),
-        created_at=moment,
-    )
-    _store_attachments(message, regulation, attachments)
-    created = _event(
-        ticket,
-        Kind.CREATED,
-        at=moment,
-        user=actor_user,
-        person=requester,
-        public=True,
-        number=ticket.reference,
-        out_of_lifecycle=out_of_lifecycle,
-        **facts,
-    )
-    _notify(ticket, "registered", created)
-    if channel_spec.escalate:
-        transaction.on_commit(lambda: _escalate_now(ticket.pk))
-    if check.missing:
-        _return(ticket, missing=[s.id for s in check.missing], body="", user=None, at=moment)
-        _after_change(ticket, at=moment, reindex=True)
-    else:
-        search_index_update(ticket, document=ticket_document(ticket, bodies=[message.body]))
     return ticket
 
 
@@ -520,7 +614,6 @@ def ticket_note(*, ticket: Ticket, author: User, body: str, at: datetime | None 
     return message
 
 
-@transaction.atomic
 def ticket_customer_reply(
     *,
     ticket: Ticket,
@@ -542,8 +635,31 @@ def ticket_customer_reply(
     problems = attachments_check(regulation=regulation, uploads=attachments)
     if problems:
         raise TicketError(_("Some attachments are not accepted."), problems)
+    # Without fields nothing below refuses the message: the writes need no savepoint of their
+    # own (fields are checked as they are merged, so a refusal there must roll back alone).
+    with transaction.atomic(savepoint=bool(fields)):
+        return _customer_reply(
+            ticket, regulation, person=person, body=body, channel=channel,
+            attachments=attachments, fields=fields, moment=moment,
+        )  # fmt: skip
+
+
+def _customer_reply(
+    ticket: Ticket,
+    regulation: Regulation,
+    *,
+    person: Person,
+    body: str,
+    channel: str,
+    attachments: Sequence[UploadedFile],
+    fields: dict[str, Any] | None,
+    moment: datetime,
+) -> Message:
     if fields:
         _merge_fields(ticket, regulation, fields, at=moment, person=person)
+    # The history is read once: it says whether an agent ever took the request, and with the
+    # events below it gives the clocks.
+    history = _history(ticket)
     message = Message.objects.create(
         ticket=ticket,
         kind=Message.Kind.CUSTOMER,
@@ -553,29 +669,60 @@ def ticket_customer_reply(
         created_at=moment,
     )
     _store_attachments(message, regulation, attachments)
+    events: list[TicketEvent] = []
+    reopened = None
     if ticket.status == Status.RESOLVED:
-        reopened = _event(
-            ticket, Kind.REOPENED, at=moment, person=person, public=True, message=message.pk
+        reopened = TicketEvent(
+            ticket=ticket,
+            kind=Kind.REOPENED,
+            at=moment,
+            actor_person=person,
+            public=True,
+            data={"message": message.pk},
         )
-        _notify(ticket, "reopened", reopened)
+        events.append(reopened)
         ticket.status = Status.ACCEPTED
         ticket.resolved_at = None
     elif ticket.status in (Status.ANSWERED, Status.WAITING_FOR_CUSTOMER):
         # Back to work; a request the system returned at registration, that no agent has
         # touched yet, is new again.
-        accepted = (
-            ticket.assignee_id is not None
-            or ticket.events.filter(
-                Q(kind=Kind.STATUS, data__to=Status.ACCEPTED.value) | Q(kind=Kind.AGENT_REPLY)
-            ).exists()
+        accepted = ticket.assignee_id is not None or any(
+            row.kind == Kind.AGENT_REPLY
+            or (row.kind == Kind.STATUS and (row.data or {}).get("to") == Status.ACCEPTED.value)
+            for row in history
         )
-        _set_status(ticket, Status.ACCEPTED if accepted else Status.NEW, at=moment, person=person)
-    said = _event(
-        ticket, Kind.CUSTOMER_MESSAGE, at=moment, person=person, public=True, message=message.pk
+        old, new = ticket.status, (Status.ACCEPTED if accepted else Status.NEW)
+        ticket.status = new
+        events.append(
+            TicketEvent(
+                ticket=ticket,
+                kind=Kind.STATUS,
+                at=moment,
+                actor_person=person,
+                public=True,
+                data={"to": new.value, "from": old},
+            )
+        )
+    said = TicketEvent(
+        ticket=ticket,
+        kind=Kind.CUSTOMER_MESSAGE,
+        at=moment,
+        actor_person=person,
+        public=True,
+        data={"message": message.pk},
     )
+    events.append(said)
+    _events(events)
+    if reopened is not None:
+        _notify(ticket, "reopened", reopened)
     _notify(ticket, "customer_replied", said)
-    _touch(ticket, moment, "status", "resolved_at")
-    _after_change(ticket, at=moment, reindex=True)
+    ticket.updated_at = moment
+    clock_fields = _clocks_set(ticket, _core_history([*history, *events]), now=moment)
+    ticket.save(update_fields=["status", "resolved_at", "updated_at", *clock_fields])
+    if fields:  # the document holds the field values too
+        search_index_update(ticket)
+    else:
+        search_index_append(ticket, text=message.body)
     return message
 
 
@@ -787,10 +934,8 @@ def ticket_change_line(
         return _change_unit(ticket, actor, key="line", group="lines", value=line, at=at)
 
 
-def _return(
-    ticket: Ticket, *, missing: list[str], body: str, user: User | None, at: datetime
-) -> None:
-    regulation = ticket.regulation_version.regulation
+def _return_text(regulation: Regulation, ticket: Ticket, *, missing: list[str], body: str) -> str:
+    """What a returned request tells its requester: the note, and exactly what is missing."""
     labels = []
     specs = {s.id: s for s in regulation.fields_for(ticket.request_type)}
     for field_id in missing:
@@ -806,6 +951,13 @@ def _return(
                 "To go on with your request we need:\n%(list)s"
             ) % {"list": listing}
         text = text or _("We need more information.")
+    return text
+
+
+def _return(
+    ticket: Ticket, *, missing: list[str], body: str, user: User | None, at: datetime
+) -> None:
+    text = _return_text(ticket.regulation_version.regulation, ticket, missing=missing, body=body)
     Message.objects.create(
         ticket=ticket,
         kind=Message.Kind.AGENT if user else Message.Kind.SYSTEM,
