@@ -617,17 +617,19 @@ def _verdict(value: float, target: float) -> str:
 
 
 def profile_steps(originals: dict[int, datetime], count: int) -> None:
-    """escalation_check in this process: the queries of one check, the rate, where time goes.
+    """The workers' code in this process: the statements of one check (``escalation_check``,
+    the one-by-one path) and of one chunk (``escalation_checks``, what ``escalation_checks_task``
+    runs), the rate of each, and where a chunk's time goes (cProfile).
 
-    Delivery is not enqueued here (the workers' figures include it)."""
+    The delivery task each transaction enqueues on commit goes to Redis as in the workers."""
     from django.db import connection
     from django.utils import timezone
 
-    from regdesk.escalation.services import escalation_check
-    from regdesk.notifications import services as notification_services
+    from regdesk.escalation.services import escalation_check, escalation_checks
+    from regdesk.escalation.tasks import CHUNK
 
     restore_due(originals)
-    ids = list(originals)[: count + 1]
+    ids = list(originals)
     queries: list[tuple[float, str]] = []
 
     def record(execute: Any, sql: str, *args: Any) -> Any:
@@ -637,37 +639,59 @@ def profile_steps(originals: dict[int, datetime], count: int) -> None:
         finally:
             queries.append(((time.perf_counter() - started) * 1000, sql))
 
-    enqueue = notification_services._enqueue_delivery
-    notification_services._enqueue_delivery = lambda *a, **k: None  # type: ignore[assignment]
-    try:
-        with connection.execute_wrapper(record):
-            escalation_check(ticket_id=ids[0], now=timezone.now())
-        started = time.perf_counter()
-        for ticket_id in ids[1 : count // 2 + 1]:
-            escalation_check(ticket_id=ticket_id)
-        plain = count // 2 / (time.perf_counter() - started)
-        profiler = cProfile.Profile()
-        profiler.enable()
-        for ticket_id in ids[count // 2 + 1 :]:
-            escalation_check(ticket_id=ticket_id)
-        profiler.disable()
-    finally:
-        notification_services._enqueue_delivery = enqueue  # type: ignore[assignment]
+    single, ids = ids[: count // 4], ids[count // 4 :]
+    with connection.execute_wrapper(record):
+        escalation_check(ticket_id=single[0], now=timezone.now())
+    one = list(queries)
+    started = time.perf_counter()
+    for ticket_id in single[1:]:
+        escalation_check(ticket_id=ticket_id)
+    plain = (len(single) - 1) / (time.perf_counter() - started)
+    queries.clear()
+    with connection.execute_wrapper(record):
+        escalation_checks(ticket_ids=ids[:CHUNK], now=timezone.now())
+    chunk = list(queries)
+    rest = ids[CHUNK : CHUNK + count]
+    chunks = [rest[i : i + CHUNK] for i in range(0, len(rest), CHUNK)]
+    started = time.perf_counter()
+    for part in chunks[: len(chunks) // 2]:
+        escalation_checks(ticket_ids=part)
+    done = sum(len(part) for part in chunks[: len(chunks) // 2])
+    chunked = done / (time.perf_counter() - started)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for part in chunks[len(chunks) // 2 :]:
+        escalation_checks(ticket_ids=part)
+    profiler.disable()
     print(
-        f"    one escalation_check: {len(queries)} queries, {sum(q for q, _ in queries):.1f} ms "
-        f"in the database; {plain:,.0f} checks/s in one process "
-        f"({1000 / plain:.1f} ms each)"
+        f"    one escalation_check: {len(one)} statements, {sum(q for q, _ in one):.1f} ms "
+        f"in the database; {plain:,.0f} checks/s one by one ({1000 / plain:.1f} ms each)"
     )
-    for ms, sql in queries:
+    for ms, sql in one:
         print(f"      {ms:6.2f} ms  {sql[:100]}")
-    out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(
-        r"regdesk|psycopg/connection|urls/base|template/loader", 22
+    print(
+        f"    one chunk of {CHUNK} (escalation_checks): {len(chunk)} statements "
+        f"({len(chunk) / CHUNK:.1f} per step), {sum(q for q, _ in chunk):.1f} ms in the "
+        f"database; {chunked:,.0f} steps/s in chunks ({1000 / chunked:.2f} ms each), "
+        f"{chunked / plain:.1f}x one by one"
     )
-    print("    cProfile (cumulative, regdesk functions and the database wait):")
-    lines = out.getvalue().splitlines()
-    begin = next(i for i, line in enumerate(lines) if "ncalls" in line)
-    print("\n".join("      " + line for line in lines[begin:] if line.strip()))
+    shown: dict[str, list[float]] = {}
+    for ms, sql in chunk:
+        key = sql[:100] if not sql.startswith(("SAVEPOINT", "RELEASE")) else sql.split('"')[0]
+        shown.setdefault(key, []).append(ms)
+    for key, times in shown.items():
+        print(f"      {len(times):3d} x {statistics.mean(times):6.2f} ms  {key}")
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(
+        r"regdesk|psycopg/connection|urls/base|template/loader|django_tasks|redis", 28
+    )
+    stats.sort_stats("tottime").print_stats(14)
+    print("    cProfile of the chunks (cumulative, regdesk and waits; then by own time):")
+    skip = ("Ordered", "List reduced")
+    for line in out.getvalue().splitlines():
+        if line.strip() and not line.lstrip().startswith(skip):
+            print("      " + line.strip())
     restore_due(originals)
 
 
@@ -766,7 +790,7 @@ def main() -> None:
         table.append(("clock_monitor: query + 1,000 claims", f"{batch_ms:,.0f} ms", "-", ""))
 
         if args.profile:
-            print(f"(2b) escalation_check in this process, {args.profile} checks")
+            print(f"(2b) the checks in this process, {args.profile} tickets")
             profile_steps(originals, args.profile)
 
         print(f"(3) {len(originals):,} due steps, two worker processes")

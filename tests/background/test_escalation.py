@@ -3,20 +3,33 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from regdesk.escalation import services as escalation_services
+from regdesk.escalation.events import core_event
 from regdesk.escalation.models import EscalationRun, PeriodicJob
 from regdesk.escalation.services import (
     clock_monitor,
     escalation_check,
+    escalation_checks,
     periodic_claim,
     tickets_recheck_open,
 )
 from regdesk.notifications.models import Notification
-from regdesk.tickets.models import Ticket
-from regdesk.tickets.services import ticket_assign, ticket_create, ticket_reply
+from regdesk.tickets.models import Ticket, TicketEvent
+from regdesk.tickets.services import (
+    core_events,
+    ticket_assign,
+    ticket_create,
+    ticket_customer_reply,
+    ticket_reply,
+    ticket_resolve,
+)
 from tests.desk.factories import PersonFactory, make_agent, make_desk
 
 pytestmark = pytest.mark.django_db
@@ -168,3 +181,129 @@ def test_recheck_in_bulk_and_periodic_claims() -> None:
         name="tick", interval=timedelta(seconds=55), now=now + timedelta(minutes=1)
     )
     assert PeriodicJob.objects.get(name="tick").last_run_at == now + timedelta(minutes=1)
+
+
+def desk_tickets(count: int, created: datetime) -> tuple[list[Ticket], Any]:
+    """``count`` critical service-desk tickets registered at ``created``, all assigned."""
+    desk = make_desk("service-desk", prefix="SD")
+    agent = make_agent(desk)
+    tickets = []
+    for i in range(count):
+        ticket = ticket_create(
+            desk=desk,
+            requester=PersonFactory(),
+            request_type="incident",
+            subject=f"Printer {i} on fire",
+            body="Smoke",
+            channel="widget",
+            proposed_priority="critical",
+            at=created,
+        )
+        ticket_assign(ticket=ticket, actor=agent, assignee=agent, at=created)
+        tickets.append(ticket)
+    return tickets, agent
+
+
+def test_a_chunk_runs_the_same_steps_as_one_check_per_ticket() -> None:
+    # Given four critical tickets at 09:00: one resolved, one answered at 09:20 (its first
+    # response met), two still waiting for a first response
+    tickets, agent = desk_tickets(4, datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    resolved, answered, waiting, late = tickets
+    ticket_resolve(ticket=resolved, actor_user=agent, at=datetime(2026, 11, 23, 9, 10, tzinfo=UTC))
+    ticket_reply(
+        ticket=answered,
+        author=agent,
+        body="On it",
+        status_after="accepted",
+        at=datetime(2026, 11, 23, 9, 20, tzinfo=UTC),
+    )
+    # and the late one's 80 % warning ran already at 09:50
+    escalation_check(ticket_id=late.pk, now=datetime(2026, 11, 23, 9, 50, tzinfo=UTC))
+    # When the four are checked as one chunk at 10:01
+    now = datetime(2026, 11, 23, 10, 1, tzinfo=UTC)
+    ran = escalation_checks(ticket_ids=[t.pk for t in tickets], now=now)
+    # Then each ran what a check of its own would have run
+    assert ran == {
+        resolved.pk: [],
+        answered.pk: [],
+        waiting.pk: ["first_response:80%", "first_response:100%"],
+        late.pk: ["first_response:100%"],
+    }
+    assert escalation_checks(ticket_ids=[t.pk for t in tickets], now=now) == {
+        t.pk: [] for t in tickets
+    }
+    assert EscalationRun.objects.filter(ticket=waiting).count() == 2
+    assert Notification.objects.filter(ticket=late, event="clock_breached").exists()
+    # And the next checks are stored as a single check stores them
+    stored = dict(Ticket.objects.values_list("pk", "next_check_at"))
+    assert stored[resolved.pk] is None
+    assert stored[waiting.pk] == datetime(2026, 11, 23, 12, 12, tzinfo=UTC)
+    assert stored[late.pk] == datetime(2026, 11, 23, 12, 12, tzinfo=UTC)
+    assert Ticket.objects.get(pk=waiting.pk).breached
+
+
+def test_a_chunk_reads_its_tickets_with_a_fixed_number_of_queries() -> None:
+    # Given ten tickets, each with its 80 % warning due
+    tickets, _ = desk_tickets(10, datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    now = datetime(2026, 11, 23, 9, 50, tzinfo=UTC)
+    # When they are checked as one chunk
+    with CaptureQueriesContext(connection) as queries:
+        ran = escalation_checks(ticket_ids=[t.pk for t in tickets], now=now)
+    assert all(steps == ["first_response:80%"] for steps in ran.values())
+    # Then the chunk is read and written with a few statements (tickets, versions, events,
+    # runs; one insert of the runs; one update of the tickets), plus each step's notification
+    # (the preference, a savepoint around the insert)
+    notification_statements = 4 * len(tickets)
+    assert len(queries) <= 6 + 2 + notification_statements
+
+
+def test_one_failing_check_does_not_undo_the_others_of_its_chunk(monkeypatch: Any) -> None:
+    # Given three due tickets, and notifications that fail for the second one
+    tickets, _ = desk_tickets(3, datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    now = datetime(2026, 11, 23, 9, 50, tzinfo=UTC)
+    lease = now + timedelta(minutes=5)
+    Ticket.objects.update(next_check_at=lease)  # claimed by the monitor
+    broken = tickets[1]
+    real_notify = escalation_services.notify
+
+    def notify(*, ticket: Ticket, **kwargs: Any) -> Any:
+        if ticket.pk == broken.pk:
+            raise RuntimeError("mail templates gone")
+        return real_notify(ticket=ticket, **kwargs)
+
+    monkeypatch.setattr(escalation_services, "notify", notify)
+    # When the chunk is checked
+    ran = escalation_checks(ticket_ids=[t.pk for t in tickets], now=now)
+    # Then the others ran their step; the broken one ran nothing and keeps its claim (its
+    # lease lapses and the monitor hands it out again)
+    assert ran == {tickets[0].pk: ["first_response:80%"], tickets[2].pk: ["first_response:80%"]}
+    assert not EscalationRun.objects.filter(ticket=broken).exists()
+    assert Ticket.objects.get(pk=broken.pk).next_check_at == lease
+    assert clock_monitor(now=lease + timedelta(seconds=1)) == [broken.pk]
+    # And once it works again the step runs, once
+    monkeypatch.setattr(escalation_services, "notify", real_notify)
+    assert escalation_checks(ticket_ids=[broken.pk], now=now) == {broken.pk: ["first_response:80%"]}
+
+
+def test_event_rows_read_in_bulk_give_the_engine_the_same_history() -> None:
+    # Given a ticket with a reply, a customer message, a resolution and a reopening
+    ticket, agent = service_desk_ticket(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    ticket_reply(
+        ticket=ticket,
+        author=agent,
+        body="Try this",
+        status_after="waiting_for_customer",
+        at=datetime(2026, 11, 23, 9, 20, tzinfo=UTC),
+    )
+    ticket_customer_reply(
+        ticket=ticket,
+        person=ticket.requester,
+        body="Still smoking",
+        at=datetime(2026, 11, 23, 9, 40, tzinfo=UTC),
+    )
+    # When its rows are mapped one by one
+    rows = TicketEvent.objects.filter(ticket=ticket).order_by("at", "id")
+    mapped = [core_event(r.kind, r.at, r.data) for r in rows]
+    # Then the engine sees what tickets.services.core_events gives it
+    assert [e for e in mapped if e is not None] == core_events(ticket)
+    assert len(core_events(ticket)) >= 4

@@ -10,18 +10,26 @@ warned around the clock). The ticket's next check is the earliest step still to 
 
 from __future__ import annotations
 
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from regdesk.core.clocks import ClockState, TicketFacts, evaluate_clocks
+from regdesk.core.clocks import ClockResult, ClockState, TicketFacts, evaluate_clocks
+from regdesk.core.clocks import TicketEvent as CoreTicketEvent
 from regdesk.core.regulation import ClockName, EscalationStep, NotificationEvent
+from regdesk.desks.models import RegulationVersion
+from regdesk.escalation.events import core_event
 from regdesk.escalation.models import EscalationRun, PeriodicJob
 from regdesk.notifications.services import notify
-from regdesk.tickets.models import OPEN_STATUSES, Ticket
+from regdesk.tickets.models import OPEN_STATUSES, Ticket, TicketEvent
 from regdesk.tickets.services import clock_summary, core_events, ticket_escalate_priority
+
+logger = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
 ALARM_STEP = -1  # the implicit step of an alarm channel: escalate at once, any hour
@@ -63,17 +71,59 @@ def escalation_check(*, ticket_id: int, now: datetime | None = None) -> list[str
         return _check(ticket_id, moment)
 
 
-def _check(ticket_id: int, moment: datetime) -> list[str]:
-    ticket = Ticket.objects.select_related("regulation_version", "desk", "assignee__agent").get(
-        pk=ticket_id
-    )
-    if ticket.status not in OPEN_STATUSES:
-        Ticket.objects.filter(pk=ticket.pk).update(next_check_at=None)
-        return []
+def escalation_checks(
+    *, ticket_ids: Sequence[int], now: datetime | None = None
+) -> dict[int, list[str]]:
+    """Run the due steps of several claimed tickets (a monitor's chunk); idempotent.
+
+    The chunk is read with a few queries and written in one transaction. When anything in it
+    fails, the whole chunk is rolled back and its tickets are checked one by one, each in its
+    own transaction, so one failing check never undoes the others: its ticket keeps its claim,
+    which lapses and hands it out again.
+    """
+    moment = now or timezone.now()
+    try:
+        with transaction.atomic():
+            return _check_chunk(list(ticket_ids), moment)
+    except Exception:
+        logger.warning("chunk of %s checks failed; checking one by one", len(ticket_ids))
+    ran: dict[int, list[str]] = {}
+    for ticket_id in ticket_ids:
+        try:
+            ran[ticket_id] = escalation_check(ticket_id=ticket_id, now=now)
+        except Exception:
+            logger.exception("escalation check of ticket %s failed", ticket_id)
+    return ran
+
+
+@dataclass(frozen=True)
+class _DueStep:
+    step: Step
+    clock: ClockName
+    cycle_start: datetime
+    due: datetime | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.clock.value}:{self.step.spec.at_percent}%"
+
+
+@dataclass(frozen=True)
+class _Plan:
+    due: list[_DueStep]
+    next_check: datetime | None
+    results: dict[ClockName, ClockResult]
+
+
+Done = set[tuple[str, datetime, int]]  # (clock, cycle start, step index) already run
+
+
+def _plan(ticket: Ticket, events: list[CoreTicketEvent], done: Done, moment: datetime) -> _Plan:
+    """The steps due now (on the clock's calendar) and the instant of the next one; pure."""
     steps = steps_for(ticket)
     compiled = ticket.regulation_version.clocks
     percents = tuple(sorted({s.spec.at_percent for s in steps}))
-    results = evaluate_clocks(compiled, core_events(ticket), now=moment, percents=percents)
+    results = evaluate_clocks(compiled, events, now=moment, percents=percents)
     facts = compiled.complete_facts(
         TicketFacts(
             priority=ticket.priority,
@@ -84,11 +134,7 @@ def _check(ticket_id: int, moment: datetime) -> list[str]:
             channel=ticket.channel,
         )
     )
-    done = set(
-        EscalationRun.objects.filter(ticket=ticket).values_list("clock", "cycle_started_at", "step")
-    )
-    priority = ticket.priority
-    ran: list[str] = []
+    due: list[_DueStep] = []
     next_check: datetime | None = None
     for clock, result in results.items():
         if result.state is not ClockState.RUNNING or not result.cycles:
@@ -110,64 +156,163 @@ def _check(ticket_id: int, moment: datetime) -> list[str]:
             if when > moment:
                 next_check = when if next_check is None else min(next_check, when)
                 continue
-            if _run_step(ticket, step, clock, cycle_start, result.due, moment):
-                ran.append(f"{clock.value}:{step.spec.at_percent}%")
-    # The check doubles as the bulk recompute (after a publication or calendar change).
+            due.append(_DueStep(step, clock, cycle_start, result.due))
+    return _Plan(due, next_check, results)
+
+
+def _stored_clocks(ticket: Ticket, plan: _Plan, priority: str, moment: datetime) -> None:
+    """Set the ticket's next check and clock summary (the check doubles as the bulk recompute
+    after a publication or calendar change)."""
+    results = plan.results
     if ticket.priority != priority:  # a step raised the priority: count again with the new facts
-        results = evaluate_clocks(compiled, core_events(ticket), now=moment)
-    Ticket.objects.filter(pk=ticket.pk).update(next_check_at=next_check, **clock_summary(results))
+        results = evaluate_clocks(ticket.regulation_version.clocks, core_events(ticket), now=moment)
+    ticket.next_check_at = plan.next_check
+    for field, value in clock_summary(results).items():
+        setattr(ticket, field, value)
+
+
+STORED = ["next_check_at", "clock_state", "next_due_at", "next_due_clock", "breached"]
+
+
+def _tickets(ids: Sequence[int]) -> list[Ticket]:
+    """The tickets with what the steps and their notifications read, locked for the check (a
+    reply committing in the middle would otherwise have its re-check overwritten)."""
+    return list(
+        Ticket.objects.select_related("desk", "assignee__agent", "requester")
+        .select_for_update(of=("self",))
+        .filter(pk__in=ids)
+        .order_by("pk")
+    )
+
+
+def _with_versions(tickets: list[Ticket]) -> None:
+    """Attach the regulation versions, one query and one shared object per version."""
+    versions = RegulationVersion.objects.in_bulk({t.regulation_version_id for t in tickets})
+    for ticket in tickets:
+        ticket.regulation_version = versions[ticket.regulation_version_id]
+
+
+def _check(ticket_id: int, moment: datetime) -> list[str]:
+    found = _tickets([ticket_id])
+    if not found:
+        raise Ticket.DoesNotExist(f"ticket {ticket_id}")
+    ticket = found[0]
+    if ticket.status not in OPEN_STATUSES:
+        Ticket.objects.filter(pk=ticket.pk).update(next_check_at=None)
+        return []
+    _with_versions(found)
+    done = set(
+        EscalationRun.objects.filter(ticket=ticket).values_list("clock", "cycle_started_at", "step")
+    )
+    plan = _plan(ticket, core_events(ticket), done, moment)
+    priority = ticket.priority
+    ran = [item.label for item in plan.due if _run_step(ticket, item, moment)]
+    _stored_clocks(ticket, plan, priority, moment)
+    Ticket.objects.filter(pk=ticket.pk).update(**{f: getattr(ticket, f) for f in STORED})
     return ran
 
 
-def _run_step(
-    ticket: Ticket,
-    step: Step,
-    clock: ClockName,
-    cycle_start: datetime,
-    due: datetime | None,
-    now: datetime,
-) -> bool:
-    event = (
-        NotificationEvent.CLOCK_BREACHED
-        if step.spec.at_percent >= 100
-        else NotificationEvent.CLOCK_DUE_SOON
+def _check_chunk(ticket_ids: list[int], moment: datetime) -> dict[int, list[str]]:
+    tickets = _tickets(ticket_ids)
+    closed = [t.pk for t in tickets if t.status not in OPEN_STATUSES]
+    if closed:
+        Ticket.objects.filter(pk__in=closed).update(next_check_at=None)
+    tickets = [t for t in tickets if t.status in OPEN_STATUSES]
+    ran: dict[int, list[str]] = {pk: [] for pk in closed}
+    if not tickets:
+        return ran
+    _with_versions(tickets)
+    ids = [t.pk for t in tickets]
+    events: dict[int, list[CoreTicketEvent]] = defaultdict(list)
+    rows = (
+        TicketEvent.objects.filter(ticket_id__in=ids)
+        .order_by("ticket_id", "at", "id")
+        .values_list("ticket_id", "kind", "at", "data")
     )
+    for ticket_id, kind, at, data in rows:
+        event = core_event(kind, at, data)
+        if event is not None:
+            events[ticket_id].append(event)
+    done: dict[int, Done] = defaultdict(set)
+    for ticket_id, clock, cycle_start, index in EscalationRun.objects.filter(
+        ticket_id__in=ids
+    ).values_list("ticket_id", "clock", "cycle_started_at", "step"):
+        done[ticket_id].add((clock, cycle_start, index))
+    plans = {t.pk: _plan(t, events[t.pk], done[t.pk], moment) for t in tickets}
+    # One INSERT for the chunk's steps: a step another worker ran meanwhile breaks the unique
+    # key, rolls the chunk back and sends it down the one-by-one path.
+    runs = EscalationRun.objects.bulk_create(
+        _run_row(ticket, item, moment) for ticket in tickets for item in plans[ticket.pk].due
+    )
+    by_ticket: dict[int, list[EscalationRun]] = defaultdict(list)
+    for run in runs:
+        if run.pk is None:  # a database that returns no ids from a bulk insert
+            raise RuntimeError("bulk insert returned no ids")
+        by_ticket[run.ticket_id].append(run)
+    for ticket in tickets:
+        plan = plans[ticket.pk]
+        priority = ticket.priority
+        for item, run in zip(plan.due, by_ticket[ticket.pk], strict=True):
+            _step_actions(ticket, item, run, moment)
+        ran[ticket.pk] = [item.label for item in plan.due]
+        _stored_clocks(ticket, plan, priority, moment)
+    Ticket.objects.bulk_update(tickets, STORED)
+    return ran
+
+
+def _run_row(ticket: Ticket, item: _DueStep, now: datetime) -> EscalationRun:
+    return EscalationRun(
+        ticket=ticket,
+        clock=item.clock.value,
+        cycle_started_at=item.cycle_start,
+        step=item.step.index,
+        percent=item.step.spec.at_percent,
+        ran_at=now,
+        actions={
+            "notify": item.step.spec.notify,
+            "raise_priority_to": item.step.spec.raise_priority_to,
+        },
+    )
+
+
+def _run_step(ticket: Ticket, item: _DueStep, now: datetime) -> bool:
     try:
         with transaction.atomic():
-            run = EscalationRun.objects.create(
-                ticket=ticket,
-                clock=clock.value,
-                cycle_started_at=cycle_start,
-                step=step.index,
-                percent=step.spec.at_percent,
-                ran_at=now,
-                actions={
-                    "notify": step.spec.notify,
-                    "raise_priority_to": step.spec.raise_priority_to,
-                },
-            )
-            notify(
-                ticket=ticket,
-                event=event,
-                occurrence=f"esc{run.pk}",
-                data={
-                    "clock": clock.value,
-                    "due": due.isoformat() if due else "",
-                    "percent": step.spec.at_percent,
-                },
-                extra_roles=step.spec.notify,
-            )
-            raise_to = step.spec.raise_priority_to
-            if raise_to and raise_to != ticket.priority:
-                ticket_escalate_priority(
-                    ticket=ticket,
-                    priority=raise_to,
-                    reason=f"escalation: {clock.value} at {step.spec.at_percent} %",
-                    at=now,
-                )
+            run = _run_row(ticket, item, now)
+            run.save(force_insert=True)
+            _step_actions(ticket, item, run, now)
     except IntegrityError:
         return False  # another worker ran this step of this cycle
     return True
+
+
+def _step_actions(ticket: Ticket, item: _DueStep, run: EscalationRun, now: datetime) -> None:
+    """What a step does once its run is recorded: tell people, maybe raise the priority."""
+    spec = item.step.spec
+    event = (
+        NotificationEvent.CLOCK_BREACHED
+        if spec.at_percent >= 100
+        else NotificationEvent.CLOCK_DUE_SOON
+    )
+    notify(
+        ticket=ticket,
+        event=event,
+        occurrence=f"esc{run.pk}",
+        data={
+            "clock": item.clock.value,
+            "due": item.due.isoformat() if item.due else "",
+            "percent": spec.at_percent,
+        },
+        extra_roles=spec.notify,
+    )
+    raise_to = spec.raise_priority_to
+    if raise_to and raise_to != ticket.priority:
+        ticket_escalate_priority(
+            ticket=ticket,
+            priority=raise_to,
+            reason=f"escalation: {item.clock.value} at {spec.at_percent} %",
+            at=now,
+        )
 
 
 def clock_monitor(*, now: datetime | None = None, batch: int = 1000) -> list[int]:

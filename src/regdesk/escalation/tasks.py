@@ -15,7 +15,12 @@ from datetime import timedelta
 from django.utils import timezone
 from django_tasks import task
 
-from regdesk.escalation.services import clock_monitor, escalation_check, periodic_claim
+from regdesk.escalation.services import (
+    clock_monitor,
+    escalation_check,
+    escalation_checks,
+    periodic_claim,
+)
 from regdesk.notifications.services import notifications_requeue_stale
 from regdesk.webhooks.services import webhooks_requeue_stale
 
@@ -29,7 +34,8 @@ def escalation_check_task(ticket_id: int) -> list[str]:
 
 
 # Due tickets go to the workers in chunks: one task runs the checks of up to this many tickets
-# (each check its own transaction), so a queue's per-task cost is paid once per chunk.
+# in one transaction (a few queries read the chunk; its notifications go out as one delivery
+# task), so the queue's per-task cost and the commit are paid once per chunk.
 CHUNK = 50
 
 
@@ -37,13 +43,7 @@ CHUNK = 50
 def escalation_checks_task(ticket_ids: list[int]) -> int:
     """Run the checks of several claimed tickets; one failing check does not stop the others
     (its ticket's claim lapses and the monitor hands it out again)."""
-    ran = 0
-    for ticket_id in ticket_ids:
-        try:
-            ran += len(escalation_check(ticket_id=ticket_id))
-        except Exception:
-            logger.exception("escalation check of ticket %s failed", ticket_id)
-    return ran
+    return sum(len(ran) for ran in escalation_checks(ticket_ids=ticket_ids).values())
 
 
 def monitor_enqueue(ticket_ids: list[int]) -> None:
