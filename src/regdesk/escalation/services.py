@@ -10,13 +10,14 @@ warned around the clock). The ticket's next check is the earliest step still to 
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from regdesk.core.clocks import ClockResult, ClockState, TicketFacts, evaluate_clocks
@@ -179,6 +180,7 @@ def _tickets(ids: Sequence[int]) -> list[Ticket]:
     reply committing in the middle would otherwise have its re-check overwritten)."""
     return list(
         Ticket.objects.select_related("desk", "assignee__agent", "requester")
+        .defer("clock_state")  # rewritten by the check, read by nothing before that
         .select_for_update(of=("self",))
         .filter(pk__in=ids)
         .order_by("pk")
@@ -256,8 +258,54 @@ def _check_chunk(ticket_ids: list[int], moment: datetime) -> dict[int, list[str]
             _step_actions(ticket, item, run, moment)
         ran[ticket.pk] = [item.label for item in plan.due]
         _stored_clocks(ticket, plan, priority, moment)
-    Ticket.objects.bulk_update(tickets, STORED)
+    _store_checked(tickets)
     return ran
+
+
+def _store_checked(tickets: list[Ticket]) -> None:
+    """Write the checked tickets' next checks and clock summaries: one UPDATE on PostgreSQL
+    (bulk_update's CASE per row and field cost more Python time than the rest of the check)."""
+    if connection.vendor != "postgresql":
+        for ticket in tickets:
+            Ticket.objects.filter(pk=ticket.pk).update(**{f: getattr(ticket, f) for f in STORED})
+        return
+    meta = Ticket._meta
+    column = {f: meta.get_field(f).column for f in STORED}
+    encoder = meta.get_field("clock_state").encoder  # as the field itself would write it
+
+    def instant(value: datetime | None) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    rows = [
+        {
+            "id": t.pk,
+            "next_check_at": instant(t.next_check_at),
+            "clock_state": t.clock_state,
+            "next_due_at": instant(t.next_due_at),
+            "next_due_clock": t.next_due_clock,
+            "breached": t.breached,
+        }
+        for t in tickets
+    ]
+    # The rows go as one JSON document: a text array of JSON values is escaped element by
+    # element, which took longer than the update.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {meta.db_table} AS t SET
+                {column["next_check_at"]} = v.next_check_at,
+                {column["clock_state"]} = v.clock_state,
+                {column["next_due_at"]} = v.next_due_at,
+                {column["next_due_clock"]} = v.next_due_clock,
+                {column["breached"]} = v.breached
+            FROM jsonb_to_recordset(%s::jsonb) AS v(
+                id bigint, next_check_at timestamptz, clock_state jsonb, next_due_at timestamptz,
+                next_due_clock text, breached boolean
+            )
+            WHERE t.id = v.id
+            """,
+            [json.dumps(rows, cls=encoder)],
+        )
 
 
 def _run_row(ticket: Ticket, item: _DueStep, now: datetime) -> EscalationRun:
