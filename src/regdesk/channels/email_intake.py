@@ -46,6 +46,7 @@ from regdesk.channels.services import (
     handler_register,
     inbound_process_many,
     inbound_receive_many,
+    intake_batch_done,
     intake_memo,
 )
 from regdesk.channels.threading import notification_ids_in, subject_references, tokens_in
@@ -171,21 +172,26 @@ def _ticket_by_number(prefix: str, number: int) -> Ticket | None:
 
 
 def _ticket_by_earlier_mail(ids: list[str]) -> Ticket | None:
-    """The ticket of the latest of the customer's earlier messages among ``ids``."""
+    """The ticket of the latest of the customer's earlier messages among ``ids`` (stored, or
+    processed earlier in this batch)."""
     memo = _memo()
+    wanted = set(ids)
+    found = [(r.received_at, r.ticket) for r in intake_batch_done() if r.key in wanted and r.ticket]
     if all(("earlier", i) in memo for i in ids):  # else one may be a message of this batch
-        known = [memo[("earlier", i)] for i in ids]
-        return _ticket_ready(max(known, key=lambda pair: pair[0])[1])
-    earlier = (
-        Inbound.objects.filter(channel="email", key__in=ids, ticket__isnull=False)
-        .select_related("ticket__desk", "ticket__requester")
-        .order_by("-received_at")
-        .only("received_at", "ticket")
-        .first()
-    )
-    if earlier is not None and earlier.ticket is not None:
-        return _ticket_ready(earlier.ticket)
-    return None
+        found += [memo[("earlier", i)] for i in ids]
+    else:
+        earlier = (
+            Inbound.objects.filter(channel="email", key__in=ids, ticket__isnull=False)
+            .select_related("ticket__desk", "ticket__requester")
+            .order_by("-received_at")
+            .only("received_at", "ticket")
+            .first()
+        )
+        if earlier is not None and earlier.ticket is not None:
+            found.append((earlier.received_at, earlier.ticket))
+    if not found:
+        return None
+    return _ticket_ready(max(found, key=lambda pair: pair[0])[1])
 
 
 def _thread(message: InboundMessage, warnings: list[str]) -> Ticket | None:
@@ -236,9 +242,9 @@ def _participant(ticket: Ticket, sender: str) -> Person | None:
         return person
     if ticket.organisation_id is not None and person.organisation_id == ticket.organisation_id:
         return person
-    for participants in Inbound.objects.filter(ticket=ticket).values_list(
-        "participants", flat=True
-    ):
+    earlier = [r.participants for r in intake_batch_done() if r.ticket_id == ticket.pk]
+    earlier += Inbound.objects.filter(ticket=ticket).values_list("participants", flat=True)
+    for participants in earlier:
         if sender in (participants or []):
             return person
     return None

@@ -18,6 +18,7 @@ A channel's handler is registered with ``handler_register`` by the app that owns
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import traceback
@@ -144,8 +145,10 @@ def inbound_process(*, inbound_id: int, retry: bool = False) -> Inbound:
 def _quarantine_fields(exc: Exception, inbound_id: int) -> dict[str, Any]:
     reason = str(exc) if isinstance(exc, QuarantineError) else f"{type(exc).__name__}: {exc}"
     if not isinstance(exc, QuarantineError):
-        logger.exception("inbound %s failed", inbound_id)
-    detail = reason if isinstance(exc, QuarantineError) else traceback.format_exc()
+        logger.error("inbound %s failed", inbound_id, exc_info=exc)
+    detail = reason
+    if not isinstance(exc, QuarantineError):
+        detail = "".join(traceback.format_exception(exc))
     return {
         "state": Inbound.State.QUARANTINED,
         "outcome": Inbound.Outcome.QUARANTINED,
@@ -212,38 +215,66 @@ def inbound_receive_many(
     return [found[key] for key in keys]
 
 
-_memo: ContextVar[dict[Any, Any] | None] = ContextVar("regdesk_intake_memo", default=None)
+@dataclass
+class _Batch:
+    memo: dict[Any, Any] = field(default_factory=dict)
+    # rows of the batch processed so far: outcome set, stored by one UPDATE at the end
+    done: list[Inbound] = field(default_factory=list)
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("regdesk_intake_batch", default=None)
 
 
 def intake_memo() -> dict[Any, Any] | None:
     """Reads a handler may keep for the rest of the batch (None outside a batch). Emptied when
     a message of the batch rolls back."""
-    return _memo.get()
+    batch = _batch.get()
+    return batch.memo if batch is not None else None
+
+
+def intake_batch_done() -> list[Inbound]:
+    """The rows of the current batch processed so far (their outcome is not stored yet):
+    threading by an earlier message, and a ticket's participants, look here too."""
+    batch = _batch.get()
+    return list(batch.done) if batch is not None else []
 
 
 @contextmanager
-def _batch_memo() -> Iterator[dict[Any, Any]]:
-    memo: dict[Any, Any] = {}
-    token = _memo.set(memo)
+def _batch_open() -> Iterator[_Batch]:
+    batch = _Batch()
+    token = _batch.set(batch)
     try:
-        yield memo
+        yield batch
     finally:
-        _memo.reset(token)
+        _batch.reset(token)
+
+
+# Rows processed under one savepoint. A row that fails rolls its segment back, and the
+# segment is run again with a savepoint per row: a savepoint per row would cost two statements
+# a row, as many as the rest of a reply's processing.
+SEGMENT = 10
+
+
+class _SegmentFailed(Exception):
+    pass
 
 
 def inbound_process_many(*, inbound_ids: Sequence[int], retry: bool = False) -> list[Inbound]:
-    """Process stored rows in one transaction, a savepoint per row; returns the rows in order.
+    """Process stored rows in one transaction; returns the rows in order.
 
-    A row whose handler raises is rolled back to its savepoint and quarantined; the others'
-    writes and outcomes commit together. Killed midway, nothing of the batch is kept and its
-    rows are still ``received``: the next run processes each once. Rows already processed (or
-    locked and finished by another process meanwhile) are returned as they are.
+    A row whose handler raises is rolled back and quarantined (with its error) in the same
+    transaction; the others' writes and outcomes commit together. Rows run in segments of
+    ``SEGMENT`` under one savepoint; when a row fails, its segment is rolled back and run again
+    with a savepoint per row, so only the failing row is lost. Killed midway, nothing of the
+    batch is kept and its rows are still ``received``: the next run processes each once. Rows
+    already processed (or locked and finished by another process meanwhile) are returned as
+    they are.
     """
     states = [Inbound.State.RECEIVED]
     if retry:
         states.append(Inbound.State.QUARANTINED)
     order = list(dict.fromkeys(inbound_ids))
-    with transaction.atomic(), _batch_memo() as memo:
+    with transaction.atomic(), _batch_open() as batch:
         rows = {
             row.pk: row
             for row in Inbound.objects.select_for_update(of=("self",))
@@ -251,39 +282,81 @@ def inbound_process_many(*, inbound_ids: Sequence[int], retry: bool = False) -> 
             .filter(pk__in=order)
             .order_by("pk")
         }
-        _prepare([row for row in rows.values() if row.state in states], memo)
-        changed: list[Inbound] = []
-        for pk in order:
-            row = rows.get(pk)
-            if row is None or row.state not in states:
-                continue
-            handler = _HANDLERS.get(row.channel)
-            now = timezone.now()
+        todo = [rows[pk] for pk in order if pk in rows and rows[pk].state in states]
+        _prepare(todo, batch.memo)
+        for start in range(0, len(todo), SEGMENT):
+            segment = todo[start : start + SEGMENT]
+            kept = [_snapshot(row) for row in segment]
             try:
-                if handler is None:
-                    raise QuarantineError(f"no handler for channel {row.channel!r}")
                 with transaction.atomic():
-                    outcome = handler(row)
-            except Exception as exc:  # one bad message never blocks the ones after it
-                memo.clear()  # what it read or wrote is gone with its savepoint
-                for name, value in _quarantine_fields(exc, pk).items():
-                    setattr(row, name, value)
-                row.processed_at = now
-                changed.append(row)
-                continue
-            row.state = Inbound.State.PROCESSED
-            row.outcome = outcome.outcome
-            row.result = outcome.result[:300]
-            row.ticket = outcome.ticket
-            if outcome.desk is not None:
-                row.desk = outcome.desk
-            row.warnings = outcome.warnings
-            row.error = ""
-            row.attempts += 1
-            row.processed_at = now
-            changed.append(row)
-        _outcomes_write(changed)
+                    for row in segment:
+                        outcome = _handle(row)
+                        if isinstance(outcome, Exception):
+                            raise _SegmentFailed
+                        _outcome_set(row, outcome)
+                        batch.done.append(row)
+            except _SegmentFailed:
+                # what the segment read or wrote is gone with its savepoint: run it again,
+                # a savepoint per row
+                batch.memo.clear()
+                batch.done = [row for row in batch.done if row not in segment]
+                for row, fields in zip(segment, kept, strict=True):
+                    row.__dict__.clear()
+                    row.__dict__.update(fields)
+                for row in segment:
+                    _outcome_set(row, _handle_alone(row, batch))
+                    batch.done.append(row)
+        _outcomes_write(todo)
     return [rows[pk] for pk in inbound_ids if pk in rows]
+
+
+def _snapshot(row: Inbound) -> dict[str, Any]:
+    """The row's attributes, to put back when its segment rolls back (the related objects it
+    caches included)."""
+    fields = dict(row.__dict__)
+    state = copy.copy(row._state)
+    state.fields_cache = dict(row._state.fields_cache)
+    fields["_state"] = state
+    return fields
+
+
+def _handle(row: Inbound) -> HandlerResult | Exception:
+    handler = _HANDLERS.get(row.channel)
+    try:
+        if handler is None:
+            raise QuarantineError(f"no handler for channel {row.channel!r}")
+        return handler(row)
+    except Exception as exc:  # one bad message never blocks the ones after it
+        return exc
+
+
+def _handle_alone(row: Inbound, batch: _Batch) -> HandlerResult | Exception:
+    outcome: HandlerResult | Exception
+    try:
+        with transaction.atomic():
+            outcome = _handle(row)
+            if isinstance(outcome, Exception):
+                raise _SegmentFailed
+    except _SegmentFailed:
+        batch.memo.clear()
+    return outcome
+
+
+def _outcome_set(row: Inbound, outcome: HandlerResult | Exception) -> None:
+    row.processed_at = timezone.now()
+    if isinstance(outcome, Exception):
+        for name, value in _quarantine_fields(outcome, row.pk).items():
+            setattr(row, name, value)
+        return
+    row.state = Inbound.State.PROCESSED
+    row.outcome = outcome.outcome
+    row.result = outcome.result[:300]
+    row.ticket = outcome.ticket
+    if outcome.desk is not None:
+        row.desk = outcome.desk
+    row.warnings = outcome.warnings
+    row.error = ""
+    row.attempts += 1
 
 
 def _prepare(rows: list[Inbound], memo: dict[Any, Any]) -> None:

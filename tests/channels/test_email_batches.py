@@ -1,0 +1,191 @@
+"""Batch intake: a batch is stored in one INSERT, processed in one transaction, and a message
+that fails is quarantined alone; a Maildir message is marked seen by a rename after its batch
+commits."""
+
+from __future__ import annotations
+
+import mailbox
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import IntegrityError
+
+from regdesk.channels import services as intake
+from regdesk.channels.email_intake import email_ingest_many
+from regdesk.channels.maildir import maildir_import
+from regdesk.channels.models import Inbound
+from regdesk.desks.models import Desk
+from regdesk.tickets import services as tickets
+from regdesk.tickets.models import Message, Ticket
+from tests.channels.test_email_intake import customer, mail
+from tests.desk.factories import make_desk
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def wialon() -> Desk:
+    return make_desk("wialon", prefix="WIA")
+
+
+def test_a_bad_message_in_a_batch_is_quarantined_alone(wialon: Desk) -> None:
+    customer(wialon, "anna@fleet.example")
+    good = [
+        mail(sender="anna@fleet.example", to="support@wialon.com", subject=f"Issue {n}")
+        for n in range(3)
+    ]
+    raws = [
+        good[0],
+        b"\x00\x01 not mail",
+        good[1],
+        mail(sender="anna@fleet.example", to="help@unknown.example"),
+        good[2],
+        b"  \n",  # nothing to store
+    ]
+    rows = email_ingest_many(raws=raws, source="t")
+    assert rows[5] is None
+    states = [row.state if row else None for row in rows]
+    assert states == ["processed", "quarantined", "processed", "quarantined", "processed", None]
+    assert rows[3] is not None
+    assert rows[3].result == "quarantined: no desk receives mail for help@unknown.example"
+    # the numbers of the ones that passed are consecutive: nothing of the failed ones is kept
+    assert [row.result for row in rows if row and row.outcome == "ticket"] == [
+        "WIA-000001",
+        "WIA-000002",
+        "WIA-000003",
+    ]
+    assert Ticket.objects.count() == 3
+    assert Message.objects.filter(kind=Message.Kind.CUSTOMER).count() == 3
+    assert bytes(Inbound.objects.get(pk=rows[1].pk).raw) == b"\x00\x01 not mail"  # type: ignore[union-attr]
+
+
+def test_an_unexpected_error_rolls_back_only_its_message(
+    wialon: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customer(wialon, "anna@fleet.example")
+    real = tickets.ticket_create
+
+    def failing(**kwargs: Any) -> Ticket:
+        ticket = real(**kwargs)  # its rows are written, then the database refuses
+        if kwargs["subject"] == "Issue 1":
+            raise IntegrityError("the database refused")
+        return ticket
+
+    monkeypatch.setattr("regdesk.channels.email_intake.ticket_create", failing)
+    raws = [
+        mail(sender="anna@fleet.example", to="support@wialon.com", subject=f"Issue {n}")
+        for n in range(4)
+    ]
+    rows = email_ingest_many(raws=raws, source="t")
+    assert [row.state for row in rows if row] == [
+        "processed",
+        "quarantined",
+        "processed",
+        "processed",
+    ]
+    assert rows[1] is not None
+    assert "IntegrityError: the database refused" in rows[1].result
+    assert "Traceback" in rows[1].error
+    assert sorted(Ticket.objects.values_list("subject", flat=True)) == [
+        "Issue 0",
+        "Issue 2",
+        "Issue 3",
+    ]
+
+
+def test_a_message_twice_in_one_batch_is_stored_and_registered_once(wialon: Desk) -> None:
+    customer(wialon, "anna@fleet.example")
+    raw = mail(sender="anna@fleet.example", to="support@wialon.com")
+    rows = email_ingest_many(raws=[raw, raw], source="t")
+    assert rows[0] is not None
+    assert rows[1] is not None
+    assert rows[0].pk == rows[1].pk
+    assert Inbound.objects.count() == 1
+    assert Ticket.objects.count() == 1
+    # and again in a later batch: returned as it was processed
+    again = email_ingest_many(raws=[raw], source="t")
+    assert again[0] is not None
+    assert again[0].result == rows[0].result
+    assert Ticket.objects.count() == 1
+
+
+def test_a_reply_in_the_same_batch_as_its_request_threads(wialon: Desk) -> None:
+    customer(wialon, "anna@fleet.example")
+    first = mail(sender="anna@fleet.example", to="support@wialon.com", msgid="<req-1@fleet>")
+    reply = mail(
+        sender="anna@fleet.example",
+        to="support@wialon.com",
+        subject="Re: Reports do not open",
+        body="It happened again.",
+        headers={"In-Reply-To": "<req-1@fleet>", "References": "<req-1@fleet>"},
+    )
+    rows = email_ingest_many(raws=[first, reply], source="t")
+    assert rows[0] is not None
+    assert rows[1] is not None
+    assert rows[1].outcome == Inbound.Outcome.FOLLOW_UP
+    assert rows[1].result == rows[0].result
+    assert Ticket.objects.count() == 1
+
+
+def test_batches_smaller_than_a_segment_and_larger(wialon: Desk) -> None:
+    customer(wialon, "anna@fleet.example")
+    raws = [
+        mail(sender="anna@fleet.example", to="support@wialon.com", subject=f"Issue {n}")
+        for n in range(intake.SEGMENT * 2 + 3)
+    ]
+    raws[intake.SEGMENT + 4] = b"\x00 garbage"
+    rows = email_ingest_many(raws=raws, source="t")
+    assert sum(1 for row in rows if row and row.state == "quarantined") == 1
+    assert Ticket.objects.count() == len(raws) - 1
+
+
+def test_maildir_marks_seen_by_renaming_after_the_batch(wialon: Desk, tmp_path: Path) -> None:
+    customer(wialon, "anna@fleet.example")
+    box = mailbox.Maildir(tmp_path / "Maildir", create=True)
+    keys = [
+        box.add(mail(sender="anna@fleet.example", to="support@wialon.com", subject=f"I{n}"))
+        for n in range(5)
+    ]
+    flagged = box.get_message(keys[0])  # read and flagged in a mail client, not seen
+    flagged.set_subdir("cur")
+    flagged.add_flag("F")
+    box[keys[0]] = flagged
+    seen = box.get_message(keys[1])  # already seen: not imported
+    seen.set_subdir("cur")
+    seen.add_flag("S")
+    box[keys[1]] = seen
+    result = maildir_import(path=tmp_path / "Maildir", desk=wialon, batch=2)
+    assert result.imported == 4
+    assert Ticket.objects.count() == 4
+    cur = sorted(p.name for p in (tmp_path / "Maildir" / "cur").iterdir())
+    assert not list((tmp_path / "Maildir" / "new").iterdir())
+    assert f"{keys[0]}:2,FS" in cur
+    assert all(name.endswith("S") for name in cur)
+    # the mailbox module reads what we wrote
+    assert all("S" in box.get_message(key).get_flags() for key in keys)
+    # run again: nothing left to import
+    assert maildir_import(path=tmp_path / "Maildir", desk=wialon).imported == 0
+    assert Ticket.objects.count() == 4
+
+
+def test_a_colleague_in_copy_may_follow_up_in_the_same_batch(wialon: Desk) -> None:
+    anna = customer(wialon, "anna@fleet.example")
+    colleague = customer(wialon, "boris@partner.example")
+    assert colleague.organisation_id != anna.organisation_id
+    first = mail(
+        sender="anna@fleet.example",
+        to="support@wialon.com",
+        headers={"Cc": "Boris <boris@partner.example>"},
+    )
+    follow = mail(
+        sender="boris@partner.example",
+        to="support@wialon.com",
+        subject="Re: [WIA-000001] Reports",
+    )
+    rows = email_ingest_many(raws=[first, follow], source="t")
+    assert rows[0] is not None
+    assert rows[1] is not None
+    assert rows[0].result == "WIA-000001"
+    assert rows[1].outcome == Inbound.Outcome.FOLLOW_UP
+    assert rows[1].result == "WIA-000001"
