@@ -15,10 +15,11 @@ A reply needs the ticket its request became, so every run has two phases: the ne
 then the replies written against what phase 1 registered (both phases are timed, the writing of
 the mail is not). Every run starts on a fresh database:
 
-* regdesk, Maildir: ``maildir_import`` in this process (phase 2 rescans the seen messages of
-  phase 1, as an import over a live Maildir does);
+* regdesk, Maildir: ``maildir_import`` in this process, batches of 100 (phase 2 rescans the seen
+  messages of phase 1, as an import over a live Maildir does);
 * regdesk, IMAP: a private Dovecot on a random port; the corpus is APPENDed (timed apart), then
-  ``mailbox_poll`` rounds of --round messages until nothing is unseen;
+  ``mailbox_poll`` rounds of --round messages (fetched, stored and processed 100 at a time) until
+  nothing is unseen;
 * peer: django-helpdesk 2.6.1 ``manage.py get_email`` over a local mail directory, in its own venv
   (.bench/peer-venv, made on the first run) and its own database ``peer_helpdesk_bench``. It
   does not know our reply token or our ticket numbers, so its replies carry its own marker where
@@ -26,8 +27,9 @@ the mail is not). Every run starts on a fresh database:
   notification would). Its figure is also given without the two command start-ups.
 
 regdesk's notifications are enqueued as tasks (the database backend) and no worker runs: what is
-measured is intake (store, parse, route, thread, register), not sending. The peer renders and
-"sends" its notifications to Django's dummy mail backend inside ``get_email``.
+measured is intake (store, parse, route, thread, register), not sending. The SQL statements
+regdesk sends while timed are counted (a counter on the connection, not a query log). The peer
+renders and "sends" its notifications to Django's dummy mail backend inside ``get_email``.
 
 Figures, not a test: nothing here asserts.
 """
@@ -323,6 +325,7 @@ class Run:
     lost: int = 0
     notes: list[str] = field(default_factory=list)
     net_seconds: float | None = None  # the peer without its command start-ups
+    statements: int = 0  # SQL statements regdesk sent while timed (0: not counted)
 
     @property
     def rate(self) -> float:
@@ -477,6 +480,21 @@ def _task_backlog() -> int:
     return DBTaskResult.objects.ready().count()
 
 
+@contextmanager
+def statements_counted(run: Run) -> Iterator[None]:
+    """Count the SQL statements regdesk sends meanwhile (a counter on Django's connection: no
+    query log, so nothing slows the run down)."""
+    from django.db import connection
+
+    def count(execute: Callable[..., object], sql: str, params: object, many: bool,
+              context: object) -> object:  # fmt: skip
+        run.statements += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        yield
+
+
 # --------------------------------------------------------------------------- regdesk: Maildir
 
 
@@ -490,12 +508,14 @@ def bench_maildir(corpus: Corpus, work: Path) -> Run:
     for raw in requests_render(corpus):
         box.add(raw)
     started = time.perf_counter()
-    imported = maildir_import(path=path, desk=desk).imported  # type: ignore[arg-type]
+    with statements_counted(run):
+        imported = maildir_import(path=path, desk=desk).imported  # type: ignore[arg-type]
     run.phases.append(time.perf_counter() - started)
     for raw in replies_render_regdesk(corpus, _references()):
         box.add(raw)
     started = time.perf_counter()
-    imported += maildir_import(path=path, desk=desk).imported  # type: ignore[arg-type]
+    with statements_counted(run):
+        imported += maildir_import(path=path, desk=desk).imported  # type: ignore[arg-type]
     run.phases.append(time.perf_counter() - started)
     run.messages, run.seconds = imported, sum(run.phases)
     regdesk_verify(run, corpus)
@@ -634,12 +654,14 @@ def bench_imap(corpus: Corpus, limit: int) -> Run:
         mailbox_password_set(mailbox=row, password=server.password)
         appended = server.append(requests_render(corpus))
         started = time.perf_counter()
-        fetched, rounds, error = _poll_all(row, limit)
+        with statements_counted(run):
+            fetched, rounds, error = _poll_all(row, limit)
         run.phases.append(time.perf_counter() - started)
         replies = replies_render_regdesk(corpus, _references())
         appended += server.append(replies)
         started = time.perf_counter()
-        more, more_rounds, error2 = _poll_all(row, limit)
+        with statements_counted(run):
+            more, more_rounds, error2 = _poll_all(row, limit)
         run.phases.append(time.perf_counter() - started)
     run.messages, run.seconds = fetched + more, sum(run.phases)
     regdesk_verify(run, corpus)
@@ -803,6 +825,9 @@ def _attempt(label: str, runs: list[Run], bench: Callable[[], Run]) -> None:
     print(f"  {run.messages:,} messages in {run.seconds:.1f} s = {run.rate:.1f} messages/s; "
           f"misthreaded {run.misthreaded:,}, duplicates {run.duplicates:,}, "
           f"lost {run.lost:,}")  # fmt: skip
+    if run.statements and run.messages:
+        per = run.statements / run.messages
+        print(f"  {run.statements:,} SQL statements while timed = {per:.1f} a message")
     for note in run.notes:
         print(f"  {note}")
 
