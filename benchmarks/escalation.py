@@ -18,9 +18,12 @@ django-tasks-rq's job class) and then, after putting the tickets back, on the da
 (``db_worker --batch``). The monitor claims the due tickets and enqueues their checks, one
 ``escalation_checks_task`` per chunk of 50 tickets, before the workers start; the steps' rate is
 10,000 over the time from the first step to the 10,000th ``EscalationRun`` row. Each step
-creates one notification (the assignee's "due soon" mail) whose delivery task is queued behind
-the checks; the workers deliver those afterwards (locmem mail backend, no SMTP) and that rate
-is printed separately.
+creates one notification (the assignee's "due soon" mail); a chunk's notifications go out as one
+delivery task, queued behind the checks; the workers deliver those afterwards (locmem mail
+backend, no SMTP) and that rate is printed separately.
+
+(2b), before (3), runs the workers' code in this process (``--profile N`` tickets): the
+statements of one check on its own and of one chunk, both rates, and a cProfile of the chunks.
 
 The desk runs the ``wialon`` preset: its L1 line works 24/7, so a due warning goes out at once
 whatever the hour the benchmark runs (on a business-hours calendar the worker, which reads the
@@ -677,7 +680,8 @@ def profile_steps(originals: dict[int, datetime], count: int) -> None:
     )
     shown: dict[str, list[float]] = {}
     for ms, sql in chunk:
-        key = sql[:100] if not sql.startswith(("SAVEPOINT", "RELEASE")) else sql.split('"')[0]
+        flat = " ".join(sql.split())
+        key = flat[:100] if not flat.startswith(("SAVEPOINT", "RELEASE")) else flat.split('"')[0]
         shown.setdefault(key, []).append(ms)
     for key, times in shown.items():
         print(f"      {len(times):3d} x {statistics.mean(times):6.2f} ms  {key}")

@@ -375,15 +375,28 @@ def clock_monitor(*, now: datetime | None = None, batch: int = 1000) -> list[int
         .order_by("next_check_at")
         .values_list("pk", "next_check_at")[:batch]
     )
+    if not due:
+        return []
+    lease_end = moment + LEASE
+    if connection.vendor == "postgresql":
+        # Every claim of the batch in one statement, each still conditional on the instant
+        # this query read; a monitor killed mid-batch claims nothing, and the tickets stay due.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                UPDATE {Ticket._meta.db_table} AS t SET next_check_at = %s
+                FROM unnest(%s::bigint[], %s::timestamptz[]) AS d(id, at)
+                WHERE t.id = d.id AND t.next_check_at = d.at
+                RETURNING t.id
+                """,
+                [lease_end, [pk for pk, _ in due], [at for _, at in due]],
+            )
+            won = {row[0] for row in cursor.fetchall()}
+        return [pk for pk, _ in due if pk in won]
     claimed = []
-    # The batch's claims commit together: a commit (a WAL flush) per ticket made the claims the
-    # monitor's bottleneck. Each claim is still conditional; a monitor killed mid-batch claims
-    # nothing, and the tickets stay due.
-    with transaction.atomic():
+    with transaction.atomic():  # the batch's claims commit together (one flush)
         for pk, check_at in due:
-            if Ticket.objects.filter(pk=pk, next_check_at=check_at).update(
-                next_check_at=moment + LEASE
-            ):
+            if Ticket.objects.filter(pk=pk, next_check_at=check_at).update(next_check_at=lease_end):
                 claimed.append(pk)
     return claimed
 
