@@ -10,7 +10,7 @@ unique key; delivery is a background task enqueued on commit and safe to run twi
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -220,7 +220,52 @@ def notify(
     step): together with the recipient and channel it makes the unique key, so calling twice
     sends once.
     """
-    data = data or {}
+    item = Occurrence(event, occurrence, data or {})
+    return notify_many(
+        ticket=ticket, occurrences=[item], exclude_user=exclude_user, extra_roles=extra_roles
+    )
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    event: Event
+    occurrence: str
+    data: dict[str, Any]
+
+
+def notify_many(
+    *,
+    ticket: Ticket,
+    occurrences: Sequence[Occurrence],
+    exclude_user: User | None = None,
+    extra_roles: Iterable[str] = (),
+) -> list[Notification]:
+    """``notify`` for several events of one change (a request registered and returned at
+    once): their mail notifications are inserted together, in one statement."""
+    pending: list[Notification] = []
+    for item in occurrences:
+        pending += _mail_notifications(ticket, item, exclude_user, list(extra_roles))
+    created = _insert_new(pending)
+    for notification in created:
+        _deliver_on_commit(notification.pk)
+    # the requester's linked Telegram chat, where the regulation (or the request's channel)
+    # calls for it
+    from regdesk.telegram.delivery import telegram_notifications
+
+    for item in occurrences:
+        for sent in telegram_notifications(
+            ticket=ticket, event=item.event, occurrence=item.occurrence, data=item.data
+        ):
+            created.append(sent)
+            _deliver_on_commit(sent.pk)
+    return created
+
+
+def _mail_notifications(
+    ticket: Ticket, item: Occurrence, exclude_user: User | None, extra_roles: list[str]
+) -> list[Notification]:
+    """The mail notifications (not saved) one occurrence of an event calls for."""
+    event = item.event
     regulation = ticket.regulation_version.regulation
     roles: list[str] = list(extra_roles)
     for rule in regulation.notifications:
@@ -228,65 +273,60 @@ def notify(
             roles += rule.to
     roles += CONVERSATION_EVENTS.get(event, ())
     roles += AGENT_EVENTS.get(event, ())
-    created: list[Notification] = []
+    found: list[Notification] = []
     for recipient in recipients_for(ticket, roles):
         if exclude_user is not None and recipient.user == exclude_user:
             continue
         if not _wants(recipient, event):
             continue
-        key = f"{ticket.pk}:{event.value}:{occurrence}:{recipient.key}:email"
-        subject, body = render(ticket, event, recipient, data)
-        notification = Notification(
-            key=key,
-            ticket=ticket,
-            event=event.value,
-            channel="email",
-            recipient_person=recipient.person,
-            recipient_user=recipient.user,
-            address=recipient.address,
-            language=recipient.language,
-            subject=subject[:300],
-            body=body,
+        subject, body = render(ticket, event, recipient, item.data)
+        found.append(
+            Notification(
+                key=f"{ticket.pk}:{event.value}:{item.occurrence}:{recipient.key}:email",
+                ticket=ticket,
+                event=event.value,
+                channel="email",
+                recipient_person=recipient.person,
+                recipient_user=recipient.user,
+                address=recipient.address,
+                language=recipient.language,
+                subject=subject[:300],
+                body=body,
+            )
         )
-        if not _insert_once(notification):
-            continue  # an earlier or concurrent call created it
-        created.append(notification)
-        _deliver_on_commit(notification.pk)
-    # the requester's linked Telegram chat, where the regulation (or the request's channel)
-    # calls for it
-    from regdesk.telegram.delivery import telegram_notifications
-
-    for item in telegram_notifications(
-        ticket=ticket, event=event, occurrence=occurrence, data=data
-    ):
-        created.append(item)
-        _deliver_on_commit(item.pk)
-    return created
+    return found
 
 
-def _insert_once(notification: Notification) -> bool:
-    """Insert unless a notification with its key exists; True when this call inserted it.
+def _insert_new(notifications: list[Notification]) -> list[Notification]:
+    """Insert those whose key is not taken; returns them, saved, in order.
 
-    ``INSERT … ON CONFLICT DO NOTHING RETURNING id`` in one statement: a savepoint around a
-    plain insert (to survive the unique key's IntegrityError) costs two more round trips per
-    notification. Django builds the statement (``QuerySet._insert``, what ``Model.save`` uses:
-    its fields, defaults and ``auto_now_add``); no row comes back when the key was taken.
+    ``INSERT … ON CONFLICT DO NOTHING RETURNING id, key`` in one statement: a savepoint around
+    each plain insert (to survive the unique key's IntegrityError when an earlier or concurrent
+    call made it) costs two more round trips a notification. Django builds the statement
+    (``QuerySet._insert``, what ``Model.save`` uses: its fields, defaults and ``auto_now_add``);
+    no row comes back for a key that was taken.
     """
     from django.db.models.constants import OnConflict
 
+    if not notifications:
+        return []
     meta = Notification._meta
     fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field]
-    returning = meta.db_returning_fields
+    returning = [meta.pk, meta.get_field("key")]
     rows = Notification.objects._insert(
-        [notification], fields=fields, returning_fields=returning, on_conflict=OnConflict.IGNORE
+        notifications, fields=fields, returning_fields=returning, on_conflict=OnConflict.IGNORE
     )
-    if not rows or rows[0] is None:
-        return False
-    for value, field in zip(rows[0], returning, strict=True):
-        setattr(notification, field.attname, value)
-    notification._state.adding = False
-    notification._state.db = Notification.objects.db
-    return True
+    ids = {key: pk for pk, key in (row for row in rows if row is not None)}
+    created = []
+    for notification in notifications:
+        pk = ids.pop(notification.key, None)
+        if pk is None:
+            continue
+        notification.pk = pk
+        notification._state.adding = False
+        notification._state.db = Notification.objects.db
+        created.append(notification)
+    return created
 
 
 # The notifications a transaction creates go to the workers as one task once it commits.

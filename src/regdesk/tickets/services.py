@@ -469,14 +469,26 @@ def ticket_create(
                 TicketEvent(ticket=ticket, kind=Kind.STATUS, at=moment, public=True, data=data)
             )
         _events(events)
-        _notify(ticket, "registered", created)
+        _notify_registered(ticket, events, missing)
         if channel_spec.escalate:
             transaction.on_commit(lambda: _escalate_now(ticket.pk))
-        if missing:
-            _notify(ticket, "returned_for_information", events[1], missing=missing, note="")
         document = ticket_document(ticket, bodies=[m.body for m in messages])
         search_index_update(ticket, document=document)
     return ticket
+
+
+def _notify_registered(ticket: Ticket, events: list[TicketEvent], missing: list[str]) -> None:
+    """Registered, and returned at once when information is missing: one insert for both."""
+    from regdesk.core.regulation import NotificationEvent
+    from regdesk.notifications.services import Occurrence, notify_many
+
+    occurrences = [Occurrence(NotificationEvent.REGISTERED, f"ev{events[0].pk}", {})]
+    if missing:
+        data = {"missing": missing, "note": ""}
+        occurrences.append(
+            Occurrence(NotificationEvent.RETURNED_FOR_INFORMATION, f"ev{events[1].pk}", data)
+        )
+    notify_many(ticket=ticket, occurrences=occurrences)
 
 
 def _create_rows(
