@@ -124,7 +124,10 @@ def _route(row: Inbound, message: InboundMessage) -> tuple[Desk, Channel] | None
             general = [c for c in channels if not c.sets_priority and not c.escalate]
             channel = (general or channels or [None])[0]
         return (row.desk, channel) if channel is not None else None
-    for desk in Desk.objects.filter(is_active=True).order_by("pk"):
+    memo = _memo()
+    if "desks" not in memo:
+        memo["desks"] = list(Desk.objects.filter(is_active=True).order_by("pk"))
+    for desk in memo["desks"]:
         channel = _channel_for(desk, addresses)
         if channel is not None:
             return desk, channel
