@@ -16,7 +16,7 @@ plus the conditional-update claims of a batch of 1,000.
 (3) runs the 10,000 due steps with two worker processes, on Redis (RQ: ``rqworker --burst``,
 django-tasks-rq's job class) and then, after putting the tickets back, on the database backend
 (``db_worker --batch``). The monitor claims the due tickets and enqueues their checks, one
-``escalation_checks_task`` per chunk of 50 tickets, before the workers start; the steps' rate is
+``escalation_checks_task`` per chunk of 100 tickets, before the workers start; the steps' rate is
 10,000 over the time from the first step to the 10,000th ``EscalationRun`` row. Each step
 creates one notification (the assignee's "due soon" mail); a chunk's notifications go out as one
 delivery task, queued behind the checks; the workers deliver those afterwards (locmem mail
