@@ -189,3 +189,48 @@ def test_a_colleague_in_copy_may_follow_up_in_the_same_batch(wialon: Desk) -> No
     assert rows[0].result == "WIA-000001"
     assert rows[1].outcome == Inbound.Outcome.FOLLOW_UP
     assert rows[1].result == "WIA-000001"
+
+
+def test_replies_in_a_batch_see_the_whole_history(wialon: Desk) -> None:
+    from regdesk.tickets.services import ticket_reply
+    from tests.desk.factories import make_agent
+
+    customer(wialon, "anna@fleet.example")
+    first, second = email_ingest_many(
+        raws=[
+            mail(sender="anna@fleet.example", to="support@wialon.com", subject=f"Issue {n}")
+            for n in range(2)
+        ],
+        source="t",
+    )
+    assert first is not None
+    assert second is not None
+    agent = make_agent(wialon)
+    taken = Ticket.objects.get(reference=first.result)
+    ticket_reply(ticket=taken, author=agent, body="Which unit?")  # an agent has taken it
+    # the second was returned at registration and nobody took it: it is new again
+    replies = [
+        mail(
+            sender="anna@fleet.example",
+            to="support@wialon.com",
+            subject=f"Re: [{row.result}] Issue",
+            body=f"Unit {n}.",
+        )
+        for n, row in enumerate([first, second, first])
+    ]
+    rows = email_ingest_many(raws=replies, source="t")
+    assert [row.result for row in rows if row] == [first.result, second.result, first.result]
+    taken.refresh_from_db()
+    untouched = Ticket.objects.get(reference=second.result)
+    assert taken.status == "accepted"
+    assert untouched.status == "new"
+    # the clocks were computed from every event, the batch's own included
+    assert taken.events.filter(kind="customer_message").count() == 2
+    expected = tickets.clock_summary(
+        tickets.evaluate_clocks(
+            taken.regulation_version.clocks,
+            tickets.core_events(taken),
+            now=taken.updated_at,
+        )
+    )
+    assert taken.clock_state == expected["clock_state"]

@@ -62,6 +62,7 @@ from regdesk.tickets.services import (
     TicketError,
     ticket_create,
     ticket_customer_reply,
+    ticket_history_prefetch,
     ticket_note,
 )
 
@@ -683,6 +684,10 @@ def _prefetch_threads(memo: dict[Any, Any], messages: list[InboundMessage]) -> N
         elif key[0] == "earlier":
             ticket = memo.setdefault(("ticket", value[1].pk), value[1])
             memo[key] = (value[0], ticket)
+    # and their histories, for the replies' clocks
+    tickets = [value for key, value in memo.items() if key[0] == "ticket"]
+    if tickets:
+        ticket_history_prefetch(tickets=tickets)
 
 
 handler_register("email", email_handle, prepare=email_prepare)

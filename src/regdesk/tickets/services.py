@@ -86,6 +86,7 @@ def _event(
 ) -> TicketEvent:
     from regdesk.webhooks.services import webhooks_emit
 
+    _history_forget(ticket)
     event = TicketEvent.objects.create(
         ticket=ticket,
         kind=kind,
@@ -103,6 +104,8 @@ def _events(events: list[TicketEvent]) -> list[TicketEvent]:
     """Append several events in one statement (each heard by the integrations, as one is)."""
     from regdesk.webhooks.services import webhooks_emit
 
+    for ticket in {id(e.ticket): e.ticket for e in events}.values():
+        _history_forget(ticket)
     TicketEvent.objects.bulk_create(events)
     for event in events:
         webhooks_emit(event=event)
@@ -251,8 +254,34 @@ def _core_event(row: TicketEvent) -> CoreTicketEvent | None:
 _CORE_KINDS = {k.value for k in CoreEvent}
 
 
+# Where ticket_history_prefetch leaves a ticket's history for the next write to use once.
+_PREFETCHED_HISTORY = "regdesk_prefetched_history"
+
+
+def _history_rows() -> Any:
+    return TicketEvent.objects.order_by("at", "id").only("kind", "at", "data", "ticket")
+
+
+def ticket_history_prefetch(*, tickets: Sequence[Ticket]) -> None:
+    """Read the histories of several tickets in one query, for the next customer reply to
+    each (a batch of emailed replies); any event written on a ticket drops its copy."""
+    from django.db.models import Prefetch, prefetch_related_objects
+
+    fresh = [t for t in tickets if _PREFETCHED_HISTORY not in t.__dict__]
+    prefetch_related_objects(
+        fresh, Prefetch("events", queryset=_history_rows(), to_attr=_PREFETCHED_HISTORY)
+    )
+
+
 def _history(ticket: Ticket) -> list[TicketEvent]:
-    return list(ticket.events.order_by("at", "id").only("kind", "at", "data", "ticket"))
+    prefetched = ticket.__dict__.pop(_PREFETCHED_HISTORY, None)
+    if prefetched is not None:
+        return list(prefetched)
+    return list(_history_rows().filter(ticket=ticket))
+
+
+def _history_forget(ticket: Ticket) -> None:
+    ticket.__dict__.pop(_PREFETCHED_HISTORY, None)
 
 
 def _core_history(rows: Iterable[TicketEvent]) -> list[CoreTicketEvent]:
