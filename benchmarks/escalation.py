@@ -476,6 +476,31 @@ def _worker_command(backend: str, worker_class: str | None) -> list[str]:
     ]
 
 
+def _cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU of each process and its reaped children, from /proc (Linux): a figure
+    the other work on a shared machine barely moves, unlike a rate."""
+    found = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return found
+
+
+def _server_pids() -> list[int]:
+    """The PostgreSQL backends serving the workers (this process's own excluded)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 def run_workers(
     backend: str,
     expected: int,
@@ -510,12 +535,18 @@ def run_workers(
     ]
     steps_done = deliveries_done = None
     runs = steps = sent = 0
+    pids = [p.pid for p in processes]
+    cpu_start: tuple[int, dict[int, float], dict[int, float]] | None = None
+    cpu_end: tuple[int, dict[int, float], dict[int, float]] | None = None
     try:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             runs = EscalationRun.objects.count()
+            if cpu_start is None and runs:  # from the first step: the start-up is not counted
+                cpu_start = (runs, _cpu_seconds(pids), _cpu_seconds(_server_pids()))
             if steps_done is None and runs >= goal:
                 steps_done, steps = time.time(), runs
+                cpu_end = (runs, _cpu_seconds(pids), _cpu_seconds(_server_pids()))
                 if sample:
                     break
             sent = Notification.objects.filter(state=Notification.State.SENT).count()
@@ -544,7 +575,15 @@ def run_workers(
     if failed or steps < goal:
         print(f"    worker log {logs[0]}:")
         print("      " + "\n      ".join(logs[0].read_text().splitlines()[-12:]))
+    cpu = {"worker_cpu_ms": None, "server_cpu_ms": None}
+    if cpu_start and cpu_end and cpu_end[0] > cpu_start[0]:
+        counted = cpu_end[0] - cpu_start[0]
+        for key, index in (("worker_cpu_ms", 1), ("server_cpu_ms", 2)):
+            before, after = cpu_start[index], cpu_end[index]
+            used = sum(after[pid] - before.get(pid, 0.0) for pid in after)
+            cpu[key] = used * 1000 / counted
     return {
+        **cpu,
         "goal": goal,
         "steps": steps,
         "notifications": Notification.objects.count(),
@@ -610,6 +649,11 @@ def _print_workers(label: str, f: dict[str, Any]) -> None:
         f"({f['steps_per_s_incl_startup']:,.1f}/s counting the start-up); "
         f"{f['notifications']:,} notifications, {delivered}; failed jobs: {f['failed']}"
     )
+    if f["worker_cpu_ms"] is not None:
+        print(
+            f"      CPU per step (user + system, from the first step to the last): workers "
+            f"{f['worker_cpu_ms']:.2f} ms, their PostgreSQL backends {f['server_cpu_ms']:.2f} ms"
+        )
 
 
 def _verdict(value: float, target: float) -> str:
@@ -812,6 +856,15 @@ def main() -> None:
                 _verdict(simple["steps_per_s"], TARGET_STEPS_PER_S),
             )
         )
+        if simple["worker_cpu_ms"] is not None:
+            table.append(
+                (
+                    "CPU ms per step, Redis: workers / PostgreSQL",
+                    f"{simple['worker_cpu_ms']:.2f} / {simple['server_cpu_ms']:.2f}",
+                    "-",
+                    "",
+                )
+            )
         if args.fork_sample:
             forked = bench_workers("rq", originals, data_dir, sample=args.fork_sample, timeout=600)
             _print_workers(
