@@ -22,6 +22,14 @@ _QP_BYTE = re.compile(rb"=([0-9A-Fa-f]{2})")
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 ADDRESS = re.compile(r"[^@\s<>,;\"\x00-\x1f\x7f]+@[^@\s<>,;\"\x00-\x1f\x7f]+")
 MESSAGE_ID = re.compile(r"<([^<>\s\x00-\x1f\x7f]+)>")
+# One plain mailbox, the common case: `Name Surname <local@domain>` or `local@domain`, ASCII,
+# atoms separated by single spaces. Quoting, comments, encoded-words, groups, dots in the name or
+# several addresses go through the full parsers.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/^_`{|}~-]+"
+_ADDR_SPEC = rf"(?:{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)"
+_PLAIN_MAILBOX = re.compile(
+    rf"\s*(?:((?:{_ATOM})(?: {_ATOM})*)?\s*<({_ADDR_SPEC})>|({_ADDR_SPEC}))\s*"
+)
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")
 
 
@@ -163,6 +171,12 @@ class HeaderDecoder:
     def _address_list(self, raw: str, name: str) -> list[tuple[str, str]]:
         where = name.title()
         text = unfold(self._eight_bit(raw, where))
+        plain = _PLAIN_MAILBOX.fullmatch(text) if text.isascii() else None
+        if plain is not None:
+            display_name, address = plain.group(1) or "", plain.group(2) or plain.group(3)
+            address = address.lower()
+            if ADDRESS.fullmatch(address):
+                return [(self._display_name(display_name, where), address)]
         try:
             fallback = getaddresses([text])
         except Exception:  # some stdlib versions raise on pathological lists
