@@ -576,7 +576,8 @@ def run_workers(
         print(f"    worker log {logs[0]}:")
         print("      " + "\n      ".join(logs[0].read_text().splitlines()[-12:]))
     cpu = {"worker_cpu_ms": None, "server_cpu_ms": None}
-    if cpu_start and cpu_end and cpu_end[0] > cpu_start[0]:
+    # A sample is a chunk or two per worker, still running at the first step: no figure.
+    if not sample and cpu_start and cpu_end and cpu_end[0] > cpu_start[0]:
         counted = cpu_end[0] - cpu_start[0]
         for key, index in (("worker_cpu_ms", 1), ("server_cpu_ms", 2)):
             before, after = cpu_start[index], cpu_end[index]

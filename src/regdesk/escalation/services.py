@@ -87,7 +87,9 @@ def escalation_checks(
         with transaction.atomic():
             return _check_chunk(list(ticket_ids), moment)
     except Exception:
-        logger.warning("chunk of %s checks failed; checking one by one", len(ticket_ids))
+        logger.warning(
+            "chunk of %s checks failed; checking one by one", len(ticket_ids), exc_info=True
+        )
     ran: dict[int, list[str]] = {}
     for ticket_id in ticket_ids:
         try:
