@@ -307,3 +307,32 @@ def test_event_rows_read_in_bulk_give_the_engine_the_same_history() -> None:
     # Then the engine sees what tickets.services.core_events gives it
     assert [e for e in mapped if e is not None] == core_events(ticket)
     assert len(core_events(ticket)) >= 4
+
+
+def test_the_monitor_leaves_a_ticket_rescheduled_after_its_query() -> None:
+    # Given two due tickets, one of which is rescheduled (a reply) between the monitor's query
+    # and its claims
+    tickets, _ = desk_tickets(2, datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    now = datetime(2026, 11, 23, 9, 50, tzinfo=UTC)
+    Ticket.objects.update(next_check_at=now - timedelta(minutes=1))
+    moved, kept = tickets
+    rescheduled = now + timedelta(seconds=30)
+    done = []
+
+    def reply_first(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if sql.lstrip().upper().startswith("UPDATE") and not done:
+            done.append(True)
+            execute(
+                "UPDATE tickets_ticket SET next_check_at = %s WHERE id = %s",
+                [rescheduled, moved.pk],
+                False,
+                context,
+            )
+        return execute(sql, params, many, context)
+
+    # When the monitor claims the batch
+    with connection.execute_wrapper(reply_first):
+        claimed = clock_monitor(now=now)
+    # Then only the ticket still due as read is claimed; the other keeps its new check
+    assert claimed == [kept.pk]
+    assert Ticket.objects.get(pk=moved.pk).next_check_at == rescheduled
