@@ -822,6 +822,8 @@ def _attempt(label: str, runs: list[Run], bench: Callable[[], Run]) -> None:
         print(f"  NOT MEASURED: {type(exc).__name__}: {exc}")
         return
     runs.append(run)
+    load = " ".join(f"{v:.1f}" for v in os.getloadavg())
+    run.notes.append(f"load average after the run: {load} (the machine is shared: compare ratios)")
     print(f"  {run.messages:,} messages in {run.seconds:.1f} s = {run.rate:.1f} messages/s; "
           f"misthreaded {run.misthreaded:,}, duplicates {run.duplicates:,}, "
           f"lost {run.lost:,}")  # fmt: skip
