@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from regdesk.core.clocks import evaluate_clocks
+from regdesk.core.regulation import ClockName
 from regdesk.escalation import services as escalation_services
 from regdesk.escalation.events import core_event
 from regdesk.escalation.models import EscalationRun, PeriodicJob
@@ -20,6 +29,7 @@ from regdesk.escalation.services import (
     periodic_claim,
     tickets_recheck_open,
 )
+from regdesk.escalation.tasks import escalation_checks_task
 from regdesk.notifications.models import Notification
 from regdesk.tickets.models import Ticket, TicketEvent
 from regdesk.tickets.services import (
@@ -127,6 +137,8 @@ def test_a_24_7_line_is_warned_at_night_and_alarm_mail_escalates_at_once() -> No
     )
     ran = escalation_check(ticket_id=ticket.pk, now=created + timedelta(minutes=1))
     assert "first_response:0%" in ran
+    # the alarm channel's own step is recorded (its index, -1, was refused by a positive field)
+    assert EscalationRun.objects.filter(ticket=ticket, step=-1).exists()
     # tier other: 12 h; 80 % = 9 h 36 min later, at night-time 11:36 — still the 24/7 line
     ran = escalation_check(ticket_id=ticket.pk, now=created + timedelta(hours=9, minutes=40))
     assert "first_response:80%" in ran
@@ -336,3 +348,106 @@ def test_the_monitor_leaves_a_ticket_rescheduled_after_its_query() -> None:
     # Then only the ticket still due as read is claimed; the other keeps its new check
     assert claimed == [kept.pk]
     assert Ticket.objects.get(pk=moved.pk).next_check_at == rescheduled
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="a worker in another process must share the test database: PostgreSQL pass only",
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_chunk_loses_nothing_and_duplicates_nothing() -> None:
+    import psycopg
+
+    # Given three tickets on a 24/7 line whose 80 % warning is due (first response in 12 h,
+    # registered 11 h ago) and a resolved one, all claimed
+    desk = make_desk("wialon", prefix="WLN")
+    make_agent(desk, is_lead=True, line="l1")
+    fields = {
+        "product": "wialon-hosting",
+        "version": "2404",
+        "deployment": "cloud",
+        "specifics": "all units",
+        "actions": "none",
+    }
+    created = timezone.now() - timedelta(hours=11)
+    tickets = [
+        ticket_create(
+            desk=desk,
+            requester=PersonFactory(),
+            request_type="technical",
+            subject=f"Platform slow {i}",
+            body="Reports take minutes",
+            fields=fields,
+            channel="email",
+            at=created,
+        )
+        for i in range(4)
+    ]
+    resolved = tickets[3]
+    ticket_resolve(ticket=resolved, actor_person=resolved.requester, at=created)
+    Ticket.objects.update(next_check_at=timezone.now() - timedelta(minutes=1))
+    claimed = clock_monitor()
+    assert sorted(claimed) == sorted(t.pk for t in tickets)
+    leases = dict(Ticket.objects.values_list("pk", "next_check_at"))
+    # and another transaction holding the key of the second ticket's warning, so the worker
+    # stops at its chunk's INSERT of the steps, after it has written the resolved ticket
+    blocked = tickets[1]
+    warning = next(s for s in escalation_services.steps_for(blocked) if s.spec.at_percent == 80)
+    cycle = evaluate_clocks(
+        blocked.regulation_version.clocks, core_events(blocked), now=timezone.now()
+    )[ClockName.FIRST_RESPONSE].cycles[-1]
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    blocker = psycopg.connect(url)
+    blocker.execute(
+        "INSERT INTO escalation_escalationrun "
+        "(ticket_id, clock, cycle_started_at, step, percent, ran_at, actions) "
+        "VALUES (%s, 'first_response', %s, %s, 80, now(), '{}')",
+        [blocked.pk, cycle.started_at, warning.index],
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "REGDESK_TEST_DATABASE_URL": "",
+        "REGDESK_TASKS": "database",
+        "REGDESK_EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "DJANGO_SETTINGS_MODULE": "regdesk.config.settings",
+    }
+    with override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}):
+        escalation_checks_task.enqueue(claimed)
+    # When a worker takes the chunk and is killed while it waits there
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "django", "db_worker", "--interval", "0.1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        waiting = False
+        while time.monotonic() < deadline and not waiting:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO%%escalationrun%%'"
+                )
+                waiting = cursor.fetchone()[0] > 0
+            time.sleep(0.05)
+        assert waiting
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+        blocker.rollback()
+        blocker.close()
+    # Then nothing of the chunk was kept: no step, no notification, every claim as it was
+    assert not EscalationRun.objects.exists()
+    assert not Notification.objects.filter(event__startswith="clock").exists()
+    assert dict(Ticket.objects.values_list("pk", "next_check_at")) == leases
+    # And once the lease has run out the monitor hands the chunk out again: each step runs once
+    later = max(leases.values()) + timedelta(seconds=1)
+    assert sorted(clock_monitor(now=later)) == sorted(claimed)
+    ran = escalation_checks(ticket_ids=claimed)
+    assert ran == {**{t.pk: ["first_response:80%"] for t in tickets[:3]}, resolved.pk: []}
+    assert escalation_checks(ticket_ids=claimed) == {t.pk: [] for t in tickets}
+    assert EscalationRun.objects.count() == 3
+    assert Ticket.objects.get(pk=resolved.pk).next_check_at is None

@@ -11,7 +11,11 @@ class EscalationRun(models.Model):
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="escalations")
     clock = models.CharField(max_length=32)
     cycle_started_at = models.DateTimeField()
-    step = models.PositiveSmallIntegerField(help_text="Index of the step in the regulation.")
+    # -1 is an alarm channel's implicit step (escalate at once): a positive field refused it, so
+    # on both databases the alarm step was never recorded, and never ran.
+    step = models.SmallIntegerField(
+        help_text="Index of the step in the regulation; -1 for an alarm channel's step."
+    )
     percent = models.PositiveSmallIntegerField()
     ran_at = models.DateTimeField()
     actions = models.JSONField(default=dict)
