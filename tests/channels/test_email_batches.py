@@ -234,3 +234,20 @@ def test_replies_in_a_batch_see_the_whole_history(wialon: Desk) -> None:
         )
     )
     assert taken.clock_state == expected["clock_state"]
+
+
+def test_a_maildir_message_moved_meanwhile_is_skipped(
+    wialon: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from regdesk.channels import maildir
+
+    customer(wialon, "anna@fleet.example")
+    box = mailbox.Maildir(tmp_path / "Maildir", create=True)
+    for n in range(3):
+        box.add(mail(sender="anna@fleet.example", to="support@wialon.com", subject=f"I{n}"))
+    listed = maildir._unseen(tmp_path / "Maildir")
+    listed[1].file.unlink()  # taken by a mail client after the listing
+    monkeypatch.setattr(maildir, "_unseen", lambda _path: listed)
+    result = maildir.maildir_import(path=tmp_path / "Maildir", desk=wialon)
+    assert result.imported == 2
+    assert Ticket.objects.count() == 2

@@ -8,6 +8,7 @@ flags are read from the file names: no message is rewritten, and the folder is l
 
 from __future__ import annotations
 
+import contextlib
 import mailbox
 import os
 from dataclasses import dataclass, field
@@ -50,7 +51,18 @@ def _unseen(path: Path) -> list[_Entry]:
 
 def _mark_seen(path: Path, entry: _Entry) -> None:
     flags = "".join(sorted({*entry.flags, "S"}))
-    os.rename(entry.file, path / "cur" / f"{entry.key}{INFO}{flags}")
+    with contextlib.suppress(FileNotFoundError):  # moved meanwhile (a mail client, another run)
+        os.rename(entry.file, path / "cur" / f"{entry.key}{INFO}{flags}")
+
+
+def _read(entries: list[_Entry]) -> list[tuple[_Entry, bytes]]:
+    found = []
+    for entry in entries:
+        try:
+            found.append((entry, entry.file.read_bytes()))
+        except FileNotFoundError:  # moved since the listing: the next run finds it where it is
+            continue
+    return found
 
 
 def maildir_import(
@@ -69,12 +81,14 @@ def maildir_import(
         entries = entries[:limit]
     result = MaildirResult()
     for start in range(0, len(entries), max(1, batch)):
-        chunk = entries[start : start + max(1, batch)]
-        raws = [entry.file.read_bytes() for entry in chunk]
+        chunk = _read(entries[start : start + max(1, batch)])
         rows = email_ingest_many(
-            raws=raws, source=f"maildir:{path}", desk=desk, envelope_to=envelope_to
+            raws=[raw for _entry, raw in chunk],
+            source=f"maildir:{path}",
+            desk=desk,
+            envelope_to=envelope_to,
         )
-        for entry, row in zip(chunk, rows, strict=True):
+        for (entry, _raw), row in zip(chunk, rows, strict=True):
             result.imported += 1
             result.results.append((row.result or row.state) if row else "empty: nothing stored")
             _mark_seen(path, entry)
