@@ -37,12 +37,10 @@ Figures, not a test: nothing here asserts.
 from __future__ import annotations
 
 import argparse
-import imaplib
 import mailbox
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -61,6 +59,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the private Dovecot the IMAP tests start, started here too
+from tests.channels.dovecot import Imap, dovecot_running  # noqa: E402
+
 BENCH_URL = os.environ.get(
     "REGDESK_BENCH_EMAIL_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/regdesk_bench_email"
 )
@@ -70,7 +71,6 @@ PEER_URL = os.environ.get(
 PEER_VENV = ROOT / ".bench" / "peer-venv"
 PEER_PACKAGES = ["django-helpdesk==2.6.1", "psycopg[binary]"]
 PEER_SLUG = "wia"
-DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 SUPPORT = "support@wialon.com"
 SENDERS = 200
 TARGET_RATIO = 10.0
@@ -529,17 +529,7 @@ def bench_maildir(corpus: Corpus, work: Path) -> Run:
 # --------------------------------------------------------------------------- regdesk: IMAP
 
 
-@dataclass
-class Dovecot:
-    port: int
-    user: str
-    password: str
-
-    def client(self) -> imaplib.IMAP4:
-        client = imaplib.IMAP4("127.0.0.1", self.port)
-        client.login(self.user, self.password)
-        return client
-
+class Dovecot(Imap):
     def append(self, messages: list[bytes]) -> float:
         client = self.client()
         started = time.perf_counter()
@@ -550,80 +540,6 @@ class Dovecot:
         seconds = time.perf_counter() - started
         client.logout()
         return seconds
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def dovecot_running() -> Iterator[Dovecot]:
-    """A private Dovecot (IMAP, plaintext on 127.0.0.1, one user, Maildir storage)."""
-    port = _free_port()
-    # Dovecot's unprivileged processes must reach these files: not a private temp dir
-    base = Path(tempfile.mkdtemp(prefix="regdesk-bench-dovecot-"))
-    os.chmod(base, 0o755)
-    (base / "run").mkdir()
-    (base / "mail").mkdir()
-    os.chmod(base / "mail", 0o777)
-    (base / "users").write_text("support:{PLAIN}bench-secret::::::\n")
-    config = base / "dovecot.conf"
-    config.write_text(f"""
-base_dir = {base}/run
-log_path = {base}/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-mail_location = maildir:{base}/mail/%u
-first_valid_uid = 1
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {base}/users
-}}
-userdb {{
-  driver = static
-  args = uid=nobody gid=nogroup home={base}/mail/%u
-}}
-service imap-login {{
-  chroot =
-  inet_listener imap {{
-    port = {port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-service anvil {{
-  chroot =
-}}
-default_internal_user = dovecot
-default_login_user = dovenull
-""")
-    process = subprocess.Popen(
-        [DOVECOT, "-F", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
-    )
-    server = Dovecot(port, "support", "bench-secret")
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                server.client().logout()
-                break
-            except OSError as exc:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    log = base / "dovecot.log"
-                    tail = log.read_text()[-1500:] if log.exists() else ""
-                    raise RuntimeError(f"Dovecot did not start: {tail}") from exc
-                time.sleep(0.1)
-        yield server
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def _poll_all(mailbox_row: object, limit: int) -> tuple[int, int, str]:
@@ -642,11 +558,10 @@ def bench_imap(corpus: Corpus, limit: int) -> Run:
     from regdesk.channels.imap import mailbox_password_set
     from regdesk.channels.models import Mailbox
 
-    if not os.access(DOVECOT, os.X_OK):
-        raise RuntimeError(f"Dovecot is not installed ({DOVECOT})")
     desk = _fresh_desk(corpus)
     run = Run(f"regdesk mailbox_poll (Dovecot, {limit}/round)")
-    with dovecot_running() as server:
+    with dovecot_running(password="bench-secret", prefix="regdesk-bench-dovecot-") as imap:
+        server = Dovecot(imap.port, imap.user, imap.password)
         row = Mailbox.objects.create(
             desk=desk, address=SUPPORT, host="127.0.0.1", port=server.port, security="none",
             username=server.user,

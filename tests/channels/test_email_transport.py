@@ -3,17 +3,13 @@
 
 from __future__ import annotations
 
-import imaplib
 import os
-import shutil
 import signal
 import smtplib
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from email.header import decode_header, make_header
 from email.utils import make_msgid
 from pathlib import Path
@@ -32,11 +28,10 @@ from regdesk.notifications.models import Notification
 from regdesk.notifications.services import notification_send
 from regdesk.tickets.models import Message, Ticket, TicketEvent
 from tests.background.conftest import Inbox, free_port
+from tests.channels import dovecot as dovecot_imap
+from tests.channels.dovecot import DovecotError, dovecot_installed, dovecot_running
 from tests.channels.test_email_intake import customer, mail
 from tests.desk.factories import make_desk
-
-DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
-
 
 # --------------------------------------------------------------------------- pipe
 
@@ -133,17 +128,7 @@ def test_lmtp_answers_each_recipient_after_storing() -> None:
 # --------------------------------------------------------------------------- IMAP (Dovecot)
 
 
-@dataclass
-class Imap:
-    port: int
-    user: str
-    password: str
-
-    def client(self) -> imaplib.IMAP4:
-        client = imaplib.IMAP4("127.0.0.1", self.port)
-        client.login(self.user, self.password)
-        return client
-
+class Imap(dovecot_imap.Imap):
     def append(self, raw: bytes) -> None:
         client = self.client()
         client.append("INBOX", None, None, raw)
@@ -162,76 +147,13 @@ class Imap:
 
 @pytest.fixture
 def dovecot() -> Iterator[Imap]:
-    if not os.access(DOVECOT, os.X_OK):
+    if not dovecot_installed():
         pytest.skip("Dovecot is not installed (.ci/run installs dovecot-imapd)")
-    port = free_port()
-    # not under pytest's tmp_path: Dovecot's unprivileged processes must reach these files
-    base = Path(tempfile.mkdtemp(prefix="regdesk-dovecot-"))
-    os.chmod(base, 0o755)
-    (base / "run").mkdir()
-    (base / "mail").mkdir()
-    os.chmod(base / "mail", 0o777)
-    (base / "users").write_text("support:{PLAIN}imap-secret::::::\n")
-    config = base / "dovecot.conf"
-    config.write_text(
-        f"""
-base_dir = {base}/run
-log_path = {base}/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-mail_location = maildir:{base}/mail/%u
-first_valid_uid = 1
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {base}/users
-}}
-userdb {{
-  driver = static
-  args = uid=nobody gid=nogroup home={base}/mail/%u
-}}
-service imap-login {{
-  chroot =
-  inet_listener imap {{
-    port = {port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-service anvil {{
-  chroot =
-}}
-default_internal_user = dovecot
-default_login_user = dovenull
-"""
-    )
-    process = subprocess.Popen(
-        [DOVECOT, "-F", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
-    )
-    imap = Imap(port, "support", "imap-secret")
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                imap.client().logout()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    log = (
-                        (base / "dovecot.log").read_text()
-                        if (base / "dovecot.log").exists()
-                        else ""
-                    )
-                    pytest.fail(f"Dovecot did not start: {log[-2000:]}")
-                time.sleep(0.1)
-        yield imap
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        shutil.rmtree(base, ignore_errors=True)
+        with dovecot_running(password="imap-secret") as server:
+            yield Imap(server.port, server.user, server.password)
+    except DovecotError as exc:
+        pytest.fail(str(exc))
 
 
 def _mailbox(imap: Imap, *, desk: Any, delete: bool = False) -> Mailbox:
