@@ -7,11 +7,20 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from regdesk.core.regulation import NotificationEvent
-from regdesk.directory.models import Agent, AgentMembership
+from regdesk.directory.models import Agent, AgentMembership, Person
 from regdesk.notifications.models import Notification, NotificationPreference
-from regdesk.notifications.services import notification_send, notify, thread_id
+from regdesk.notifications.services import (
+    Occurrence,
+    TicketOccurrence,
+    notification_send,
+    notify,
+    notify_tickets,
+    thread_id,
+)
 from regdesk.tickets.services import (
     ticket_accept,
     ticket_assign,
@@ -174,3 +183,110 @@ def test_the_ticket_page_shows_what_was_sent(client) -> None:  # type: ignore[no
     text = page.content.decode()
     assert person.primary_email in text
     assert "registered" in text
+
+
+def _made(notifications: list[Notification]) -> set[tuple[Any, ...]]:
+    return {
+        (
+            n.key,
+            n.address,
+            n.language,
+            n.subject,
+            n.body,
+            n.recipient_person_id,
+            n.recipient_user_id,
+        )
+        for n in notifications
+    }
+
+
+def test_a_batch_of_tickets_is_notified_as_one_by_one_with_two_statements() -> None:
+    # Given two tickets of two organisations, each with a manager (one whose primary address is
+    # not their first), a Russian-speaking requester, a team lead who switched breaches off,
+    # and an assignee
+    desk = make_desk("service-desk", prefix="SD")
+    lead = make_agent(desk, is_lead=True)
+    NotificationPreference.objects.create(user=lead, event="clock_breached", enabled=False)
+    assignee = make_agent(desk)
+    tickets = []
+    for language in ("en", "ru"):
+        person = PersonFactory(language=language)
+        manager = PersonFactory(organisation=person.organisation, is_organisation_manager=True)
+        if language == "ru":
+            manager.emails.update(is_primary=False)
+            manager.emails.create(address=f"first-{manager.pk}@customer.example", is_primary=True)
+        ticket = ticket_create(
+            desk=desk,
+            requester=person,
+            request_type="incident",
+            subject=f"Mail is down ({language})",
+            body="Since 9:00",
+            channel="widget",
+            at=datetime(2026, 11, 23, 9, 0, tzinfo=UTC),
+        )
+        ticket_assign(ticket=ticket, actor=lead, assignee=assignee)
+        tickets.append(ticket)
+    roles = ("requester", "organisation_managers", "team_lead", "assignee")
+    data = {"clock": "first_response", "due": "2026-11-23T10:00:00+00:00", "percent": 100}
+    items = [
+        TicketOccurrence(t, Occurrence(NotificationEvent.CLOCK_BREACHED, f"b{t.pk}", data), roles)
+        for t in tickets
+    ] + [
+        TicketOccurrence(
+            tickets[0], Occurrence(NotificationEvent.RESOLVED, "r1", {}), (), exclude_user=assignee
+        )
+    ]
+    # When each is notified one by one (and rolled back), then all as one batch
+    with transaction.atomic():
+        one_by_one = _made(
+            [
+                n
+                for i in items
+                for n in notify(
+                    ticket=i.ticket,
+                    event=i.item.event,
+                    occurrence=i.item.occurrence,
+                    data=i.item.data,
+                    exclude_user=i.exclude_user,
+                    extra_roles=i.extra_roles,
+                )
+            ]
+        )
+        transaction.set_rollback(True)
+    with CaptureQueriesContext(connection) as queries:
+        batch = notify_tickets(items=items)
+    # Then the batch made the same notifications, in each recipient's language, to each
+    # person's primary address, without the lead's switched-off breaches
+    assert _made(batch) == one_by_one
+    addresses = {n.address for n in batch}
+    assert {p.primary_email for t in tickets for p in [t.requester]} <= addresses
+    assert {f"first-{p.pk}@customer.example" for p in Person.objects.filter(
+        is_organisation_manager=True, organisation__people__in=[tickets[1].requester]
+    )} <= addresses  # fmt: skip
+    assert lead.email not in addresses
+    assert assignee.email in addresses
+    assert {n.language for n in batch if n.recipient_person == tickets[1].requester} == {"ru"}
+    # with a handful of statements for any number of tickets: managers, addresses, leads,
+    # preferences, one insert
+    assert len(queries) <= 5
+    # And a second call sends nothing again
+    assert notify_tickets(items=items) == []
+
+
+def test_a_requesters_own_events_ask_no_preferences() -> None:
+    # Given a requester with a user account
+    desk = make_desk("service-desk", prefix="SD")
+    person = PersonFactory()
+    # When a request is registered for them
+    with CaptureQueriesContext(connection) as queries:
+        ticket = ticket_create(
+            desk=desk,
+            requester=person,
+            request_type="incident",
+            subject="Mail is down",
+            body="Since 9:00",
+            channel="widget",
+        )
+    # Then they are told, and no agent preference was read (none covers "registered")
+    assert Notification.objects.get(ticket=ticket, event="registered").recipient_user == person.user
+    assert not any("notificationpreference" in q["sql"] for q in queries.captured_queries)

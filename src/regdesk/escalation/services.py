@@ -26,7 +26,7 @@ from regdesk.core.regulation import ClockName, EscalationStep, NotificationEvent
 from regdesk.desks.models import RegulationVersion
 from regdesk.escalation.events import core_event
 from regdesk.escalation.models import EscalationRun, PeriodicJob
-from regdesk.notifications.services import notify
+from regdesk.notifications.services import Occurrence, TicketOccurrence, notify_tickets
 from regdesk.tickets.models import OPEN_STATUSES, Ticket, TicketEvent
 from regdesk.tickets.services import clock_summary, core_events, ticket_escalate_priority
 
@@ -253,13 +253,17 @@ def _check_chunk(ticket_ids: list[int], moment: datetime) -> dict[int, list[str]
         if run.pk is None:  # a database that returns no ids from a bulk insert
             raise RuntimeError("bulk insert returned no ids")
         by_ticket[run.ticket_id].append(run)
+    # The chunk's notifications are made together: addresses and preferences read once, one
+    # INSERT (a step that raises the priority first makes those collected so far, as before).
+    told: list[TicketOccurrence] = []
     for ticket in tickets:
         plan = plans[ticket.pk]
         priority = ticket.priority
         for item, run in zip(plan.due, by_ticket[ticket.pk], strict=True):
-            _step_actions(ticket, item, run, moment)
+            _step_actions(ticket, item, run, moment, told)
         ran[ticket.pk] = [item.label for item in plan.due]
         _stored_clocks(ticket, plan, priority, moment)
+    notify_tickets(items=told)
     _store_checked(tickets)
     return ran
 
@@ -336,26 +340,37 @@ def _run_step(ticket: Ticket, item: _DueStep, now: datetime) -> bool:
     return True
 
 
-def _step_actions(ticket: Ticket, item: _DueStep, run: EscalationRun, now: datetime) -> None:
-    """What a step does once its run is recorded: tell people, maybe raise the priority."""
+def _step_actions(
+    ticket: Ticket,
+    item: _DueStep,
+    run: EscalationRun,
+    now: datetime,
+    told: list[TicketOccurrence] | None = None,
+) -> None:
+    """What a step does once its run is recorded: tell people, maybe raise the priority.
+
+    With ``told`` the step's notification joins the chunk's, made when the chunk is."""
     spec = item.step.spec
     event = (
         NotificationEvent.CLOCK_BREACHED
         if spec.at_percent >= 100
         else NotificationEvent.CLOCK_DUE_SOON
     )
-    notify(
-        ticket=ticket,
-        event=event,
-        occurrence=f"esc{run.pk}",
-        data={
+    occurrence = Occurrence(
+        event,
+        f"esc{run.pk}",
+        {
             "clock": item.clock.value,
             "due": item.due.isoformat() if item.due else "",
             "percent": spec.at_percent,
         },
-        extra_roles=spec.notify,
     )
+    pending = told if told is not None else []
+    pending.append(TicketOccurrence(ticket, occurrence, tuple(spec.notify)))
     raise_to = spec.raise_priority_to
+    if told is None or (raise_to and raise_to != ticket.priority):
+        notify_tickets(items=pending)  # told before the priority changes, as one by one
+        pending.clear()
     if raise_to and raise_to != ticket.priority:
         ticket_escalate_priority(
             ticket=ticket,

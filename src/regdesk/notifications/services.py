@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy as _
 
 from regdesk.core.regulation import NotificationEvent, Regulation, local_text
 from regdesk.delivery import delivery_claim, delivery_stale_ids
-from regdesk.directory.models import AgentMembership, Person
+from regdesk.directory.models import AgentMembership, Person, PersonEmail
 from regdesk.notifications.models import Notification, NotificationPreference
 from regdesk.tickets.models import Ticket
 
@@ -73,20 +73,20 @@ class Recipient:
     address: str
     language: str
     person: Person | None = None
-    user: User | None = None
+    user: User | None = None  # an agent's account; a person's own is ``person.user_id``
+
+    @property
+    def user_id(self) -> int | None:
+        """The recipient's user account, if any (a person's is not loaded to know it)."""
+        if self.user is not None:
+            return int(self.user.pk)
+        return self.person.user_id if self.person is not None else None
 
 
-def _person_recipient(person: Person, fallback_language: str) -> Recipient | None:
-    address = person.primary_email
+def _person_recipient(person: Person, fallback_language: str, address: str) -> Recipient | None:
     if not address or person.bounced_at is not None:
         return None
-    return Recipient(
-        f"person-{person.pk}",
-        address,
-        person.language or fallback_language,
-        person=person,
-        user=person.user,
-    )
+    return Recipient(f"person-{person.pk}", address, person.language or fallback_language, person)
 
 
 def _user_recipient(user: User, fallback_language: str) -> Recipient | None:
@@ -97,42 +97,137 @@ def _user_recipient(user: User, fallback_language: str) -> Recipient | None:
     return Recipient(f"user-{user.pk}", user.email, language, user=user)
 
 
-def _leads(ticket: Ticket, *, team: bool) -> list[User]:
-    memberships = AgentMembership.objects.filter(desk=ticket.desk, is_lead=True).select_related(
-        "agent__user"
-    )
-    if team and ticket.team:
-        memberships = memberships.filter(team=ticket.team)
-    elif team and ticket.line:
-        memberships = memberships.filter(line=ticket.line)
-    return [m.agent.user for m in memberships]
+class _Directory:
+    """What recipients are made of, read once for a batch of notifications (a ticket's, or an
+    escalation chunk's): people's primary addresses, organisations' managers, desks' leads and
+    team members. Lives as long as one batch, so it never serves a stale copy."""
+
+    def __init__(self) -> None:
+        self._addresses: dict[int, str] = {}
+        self._managers: dict[int, list[Person]] = {}
+        self._agents: dict[tuple[int, str, str, str], list[User]] = {}
+
+    def load(self, tickets: Iterable[Ticket], roles: Iterable[str]) -> None:
+        """Read, in one query each, the managers and the addresses these roles need."""
+        wanted = set(roles)
+        people: list[Person] = []
+        tickets = list(tickets)
+        if "requester" in wanted:
+            people += [t.requester for t in tickets]
+        if "organisation_managers" in wanted:
+            organisations = {
+                t.organisation_id for t in tickets if t.organisation_id is not None
+            } - set(self._managers)
+            if organisations:
+                for organisation_id in organisations:
+                    self._managers[organisation_id] = []
+                for manager in Person.objects.filter(
+                    organisation_id__in=organisations, is_organisation_manager=True
+                ).order_by("full_name", "pk"):
+                    self._managers[int(manager.organisation_id or 0)].append(manager)
+                people += [p for o in organisations for p in self._managers[o]]
+        self._load_addresses(people)
+
+    def _load_addresses(self, people: Iterable[Person]) -> None:
+        missing = set()
+        for person in people:
+            if person.pk in self._addresses:
+                continue
+            if "emails" in getattr(person, "_prefetched_objects_cache", {}):
+                self._addresses[person.pk] = person.primary_email  # no query
+            else:
+                missing.add(person.pk)
+        if not missing:
+            return
+        rows = (
+            PersonEmail.objects.filter(person_id__in=missing)
+            .order_by("person_id", "pk")
+            .values_list("person_id", "address", "is_primary")
+        )
+        for person_id in missing:
+            self._addresses[person_id] = ""
+        primary: set[int] = set()
+        for person_id, address, is_primary in rows:
+            # as Person.primary_email: the primary address, else the first one
+            if person_id in primary:
+                continue
+            if is_primary:
+                self._addresses[person_id] = address
+                primary.add(person_id)
+            elif not self._addresses[person_id]:
+                self._addresses[person_id] = address
+
+    def address(self, person: Person) -> str:
+        if person.pk not in self._addresses:
+            self._load_addresses([person])
+        return self._addresses[person.pk]
+
+    def managers(self, organisation_id: int) -> list[Person]:
+        if organisation_id not in self._managers:
+            found = list(
+                Person.objects.filter(
+                    organisation_id=organisation_id, is_organisation_manager=True
+                ).order_by("full_name", "pk")
+            )
+            self._managers[organisation_id] = found
+            self._load_addresses(found)
+        return self._managers[organisation_id]
+
+    def leads(self, ticket: Ticket, *, team: bool) -> list[User]:
+        unit = ("team", ticket.team) if team and ticket.team else ("", "")
+        if team and not ticket.team and ticket.line:
+            unit = ("line", ticket.line)
+        key = (ticket.desk_id, "lead", *unit)
+        if key not in self._agents:
+            memberships = AgentMembership.objects.filter(desk_id=ticket.desk_id, is_lead=True)
+            if unit[0] == "team":
+                memberships = memberships.filter(team=unit[1])
+            elif unit[0] == "line":
+                memberships = memberships.filter(line=unit[1])
+            self._agents[key] = [
+                m.agent.user for m in memberships.select_related("agent__user").order_by("pk")
+            ]
+        return self._agents[key]
+
+    def team(self, ticket: Ticket) -> list[User]:
+        key = (ticket.desk_id, "team", "team", ticket.team)
+        if key not in self._agents:
+            members = AgentMembership.objects.filter(desk_id=ticket.desk_id, team=ticket.team)
+            self._agents[key] = [
+                m.agent.user for m in members.select_related("agent__user").order_by("pk")
+            ]
+        return self._agents[key]
 
 
-def recipients_for(ticket: Ticket, roles: Iterable[str]) -> list[Recipient]:
+def recipients_for(
+    ticket: Ticket, roles: Iterable[str], directory: _Directory | None = None
+) -> list[Recipient]:
     """Resolve the regulation's role names into addresses (unique, in order)."""
+    directory = directory or _Directory()
     regulation = ticket.regulation_version.regulation
     default_language = ticket.language or regulation.languages[0]
     found: list[Recipient | None] = []
     for role in roles:
         if role == "requester":
-            found.append(_person_recipient(ticket.requester, default_language))
+            person = ticket.requester
+            found.append(_person_recipient(person, default_language, directory.address(person)))
         elif role == "organisation_managers" and ticket.organisation_id is not None:
-            managers = Person.objects.filter(
-                organisation_id=ticket.organisation_id, is_organisation_manager=True
-            ).prefetch_related("emails")
-            found += [_person_recipient(p, default_language) for p in managers]
+            found += [
+                _person_recipient(p, default_language, directory.address(p))
+                for p in directory.managers(ticket.organisation_id)
+            ]
         elif role == "assignee" and ticket.assignee is not None:
             found.append(_user_recipient(ticket.assignee, default_language))
         elif role in ("team_lead", "line_lead"):
-            found += [_user_recipient(u, default_language) for u in _leads(ticket, team=True)]
-        elif role in ("desk_lead", "on_duty_lead"):
-            found += [_user_recipient(u, default_language) for u in _leads(ticket, team=False)]
-        elif role == "team":
-            members = AgentMembership.objects.filter(desk=ticket.desk, team=ticket.team)
             found += [
-                _user_recipient(m.agent.user, default_language)
-                for m in members.select_related("agent__user")
+                _user_recipient(u, default_language) for u in directory.leads(ticket, team=True)
             ]
+        elif role in ("desk_lead", "on_duty_lead"):
+            found += [
+                _user_recipient(u, default_language) for u in directory.leads(ticket, team=False)
+            ]
+        elif role == "team":
+            found += [_user_recipient(u, default_language) for u in directory.team(ticket)]
         elif role.startswith("contact:"):
             contact = next((c for c in regulation.escalation_contacts if c.id == role[8:]), None)
             if contact is not None and contact.email:
@@ -144,13 +239,19 @@ def recipients_for(ticket: Ticket, roles: Iterable[str]) -> list[Recipient]:
     return list(unique.values())
 
 
-def _wants(recipient: Recipient, event: Event) -> bool:
-    if recipient.user is None:
-        return True
-    enabled = NotificationPreference.objects.filter(
-        user=recipient.user, event=event.value
-    ).values_list("enabled", flat=True)
-    return all(enabled)  # no preference: wanted
+def _switched_off(wanted: Iterable[tuple[int, Event]]) -> set[tuple[int, str]]:
+    """The (user, event) pairs an agent switched off, of those asked: one query for a batch.
+
+    Preferences exist for the agents' built-in events only (``preferences_set`` and the account
+    page offer no others), so other events and recipients without an account are not asked.
+    """
+    pairs = {(user_id, event.value) for user_id, event in wanted if event in AGENT_EVENTS}
+    if not pairs:
+        return set()
+    rows = NotificationPreference.objects.filter(
+        user_id__in={u for u, _ in pairs}, event__in={e for _, e in pairs}, enabled=False
+    ).values_list("user_id", "event")
+    return {row for row in rows if row in pairs}
 
 
 def ticket_link(ticket: Ticket, *, for_agent: bool) -> str:
@@ -242,9 +343,56 @@ def notify_many(
 ) -> list[Notification]:
     """``notify`` for several events of one change (a request registered and returned at
     once): their mail notifications are inserted together, in one statement."""
-    pending: list[Notification] = []
-    for item in occurrences:
-        pending += _mail_notifications(ticket, item, exclude_user, list(extra_roles))
+    roles = tuple(extra_roles)
+    return notify_tickets(
+        items=[TicketOccurrence(ticket, item, roles, exclude_user) for item in occurrences]
+    )
+
+
+@dataclass(frozen=True)
+class TicketOccurrence:
+    """One happening of an event on one ticket, as ``notify`` takes it."""
+
+    ticket: Ticket
+    item: Occurrence
+    extra_roles: tuple[str, ...] = ()
+    exclude_user: User | None = None
+
+
+def notify_tickets(*, items: Sequence[TicketOccurrence]) -> list[Notification]:
+    """``notify`` for events of several tickets at once (an escalation chunk's steps).
+
+    The recipients' primary addresses and the agents' preferences are read once for the batch
+    (a recipient without an account, or an event no preference covers, is not asked about),
+    the leads and teams once per desk and unit, and the mail notifications inserted with one
+    ``INSERT … ON CONFLICT DO NOTHING``: each keeps its unique key, so calling twice sends once.
+    Their delivery is one task when the transaction commits.
+    """
+    if not items:
+        return []
+    planned = [(entry, _roles(entry)) for entry in items]
+    directory = _Directory()
+    directory.load(
+        (entry.ticket for entry in items), {role for _, roles in planned for role in roles}
+    )
+    found: list[tuple[TicketOccurrence, Recipient]] = []
+    for entry, roles in planned:
+        excluded = entry.exclude_user.pk if entry.exclude_user is not None else None
+        found += [
+            (entry, recipient)
+            for recipient in recipients_for(entry.ticket, roles, directory)
+            if excluded is None or recipient.user_id != excluded
+        ]
+    off = _switched_off(
+        (recipient.user_id, entry.item.event)
+        for entry, recipient in found
+        if recipient.user_id is not None
+    )
+    pending = [
+        _mail_notification(entry, recipient)
+        for entry, recipient in found
+        if (recipient.user_id, entry.item.event.value) not in off
+    ]
     created = _insert_new(pending)
     for notification in created:
         _deliver_on_commit(notification.pk)
@@ -252,49 +400,44 @@ def notify_many(
     # calls for it
     from regdesk.telegram.delivery import telegram_notifications
 
-    for item in occurrences:
+    for entry in items:
+        item = entry.item
         for sent in telegram_notifications(
-            ticket=ticket, event=item.event, occurrence=item.occurrence, data=item.data
+            ticket=entry.ticket, event=item.event, occurrence=item.occurrence, data=item.data
         ):
             created.append(sent)
             _deliver_on_commit(sent.pk)
     return created
 
 
-def _mail_notifications(
-    ticket: Ticket, item: Occurrence, exclude_user: User | None, extra_roles: list[str]
-) -> list[Notification]:
-    """The mail notifications (not saved) one occurrence of an event calls for."""
-    event = item.event
-    regulation = ticket.regulation_version.regulation
-    roles: list[str] = list(extra_roles)
-    for rule in regulation.notifications:
+def _roles(entry: TicketOccurrence) -> list[str]:
+    """The roles told of one occurrence by email: the regulation's rules and the fixed ones."""
+    event = entry.item.event
+    roles: list[str] = list(entry.extra_roles)
+    for rule in entry.ticket.regulation_version.regulation.notifications:
         if rule.event == event and "email" in rule.channels:
             roles += rule.to
     roles += CONVERSATION_EVENTS.get(event, ())
     roles += AGENT_EVENTS.get(event, ())
-    found: list[Notification] = []
-    for recipient in recipients_for(ticket, roles):
-        if exclude_user is not None and recipient.user == exclude_user:
-            continue
-        if not _wants(recipient, event):
-            continue
-        subject, body = render(ticket, event, recipient, item.data)
-        found.append(
-            Notification(
-                key=f"{ticket.pk}:{event.value}:{item.occurrence}:{recipient.key}:email",
-                ticket=ticket,
-                event=event.value,
-                channel="email",
-                recipient_person=recipient.person,
-                recipient_user=recipient.user,
-                address=recipient.address,
-                language=recipient.language,
-                subject=subject[:300],
-                body=body,
-            )
-        )
-    return found
+    return roles
+
+
+def _mail_notification(entry: TicketOccurrence, recipient: Recipient) -> Notification:
+    """One mail notification (not saved), rendered in the recipient's language."""
+    ticket, item = entry.ticket, entry.item
+    subject, body = render(ticket, item.event, recipient, item.data)
+    return Notification(
+        key=f"{ticket.pk}:{item.event.value}:{item.occurrence}:{recipient.key}:email",
+        ticket=ticket,
+        event=item.event.value,
+        channel="email",
+        recipient_person=recipient.person,
+        recipient_user_id=recipient.user_id,
+        address=recipient.address,
+        language=recipient.language,
+        subject=subject[:300],
+        body=body,
+    )
 
 
 def _insert_new(notifications: list[Notification]) -> list[Notification]:
