@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from regdesk.core.regulation import NotificationEvent
 from regdesk.directory.models import Agent, AgentMembership, Person
@@ -290,3 +291,17 @@ def test_a_requesters_own_events_ask_no_preferences() -> None:
     # Then they are told, and no agent preference was read (none covers "registered")
     assert Notification.objects.get(ticket=ticket, event="registered").recipient_user == person.user
     assert not any("notificationpreference" in q["sql"] for q in queries.captured_queries)
+
+
+def test_a_status_change_subject_names_the_status_in_the_recipients_language() -> None:
+    # Given a Russian-speaking requester's request
+    _, _, ticket = service_desk_ticket(language="ru")
+    # When they are told its status changed
+    made = notify(ticket=ticket, event=NotificationEvent.STATUS_CHANGED, occurrence="s1")
+    # Then the subject carries the status's display name, in Russian
+    with translation.override("ru"):
+        status = str(ticket.get_status_display())
+    assert len(made) == 1
+    assert made[0].subject.startswith(f"[{ticket.reference}] ")
+    assert made[0].subject.endswith(status)
+    assert made[0].language == "ru"
