@@ -18,8 +18,9 @@ django-tasks-rq's job class) and then, after putting the tickets back, on the da
 (``db_worker --batch``). The monitor claims the due tickets and enqueues their checks, one
 ``escalation_checks_task`` per chunk of 100 tickets, before the workers start; the steps' rate is
 10,000 over the time from the first step to the 10,000th ``EscalationRun`` row. Each step
-creates one notification (the assignee's "due soon" mail); a chunk's notifications go out as one
-delivery task, queued behind the checks; the workers deliver those afterwards (locmem mail
+creates one notification (the assignee's "due soon" mail); a chunk's notifications are made
+together (``notify_tickets``: the agents' preferences read with one query, one INSERT) and go out
+as one delivery task, queued behind the checks; the workers deliver those afterwards (locmem mail
 backend, no SMTP) and that rate is printed separately.
 
 (2b), before (3), runs the workers' code in this process (``--profile N`` tickets): the
