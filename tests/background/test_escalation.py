@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -456,3 +457,55 @@ def test_a_worker_killed_mid_chunk_loses_nothing_and_duplicates_nothing() -> Non
     assert escalation_checks(ticket_ids=claimed) == {t.pk: [] for t in tickets}
     assert EscalationRun.objects.count() == 3
     assert Ticket.objects.get(pk=resolved.pk).next_check_at is None
+
+
+def test_a_step_that_raises_the_priority_in_a_chunk_tells_in_the_order_of_one_check(
+    monkeypatch: Any, caplog: Any
+) -> None:
+    # Given two high-priority tickets whose 80 % step also raises the priority to critical
+    created = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    desk = make_desk("service-desk", prefix="SD")
+    agent = make_agent(desk)
+    tickets = []
+    for i in range(2):
+        ticket = ticket_create(
+            desk=desk,
+            requester=PersonFactory(),
+            request_type="incident",
+            subject=f"Scanner {i} jams",
+            body="Paper everywhere",
+            channel="widget",
+            proposed_priority="high",
+            at=created,
+        )
+        ticket_assign(ticket=ticket, actor=agent, assignee=agent, at=created)
+        tickets.append(ticket)
+    real_steps = escalation_services.steps_for
+
+    def steps_for(ticket: Ticket) -> list[Any]:
+        return [
+            replace(s, spec=s.spec.model_copy(update={"raise_priority_to": "critical"}))
+            if s.spec.at_percent == 80
+            else s
+            for s in real_steps(ticket)
+        ]
+
+    monkeypatch.setattr(escalation_services, "steps_for", steps_for)
+    now = datetime(2026, 11, 23, 9, 50, tzinfo=UTC)  # past 80 % of the first-response hour
+    # When they are checked as one chunk
+    ran = escalation_checks(ticket_ids=[t.pk for t in tickets], now=now)
+    assert "one by one" not in caplog.text  # the chunk itself, not its fallback
+    # Then each ran its warning and was raised to critical, and the assignee's warning was made
+    # before the requester heard of the new priority, as a check of its own makes them
+    for ticket in tickets:
+        assert ran[ticket.pk] == ["first_response:80%"]
+        assert Ticket.objects.get(pk=ticket.pk).priority == "critical"
+        told = list(
+            Notification.objects.filter(
+                ticket=ticket, event__in=["clock_due_soon", "priority_changed"]
+            )
+            .order_by("pk")
+            .values_list("event", flat=True)
+        )
+        assert told[0] == "clock_due_soon"
+        assert "priority_changed" in told
