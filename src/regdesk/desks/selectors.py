@@ -57,6 +57,15 @@ def regulation_current(*, desk: Desk, at: datetime | None = None) -> RegulationV
     raise NoRegulationError(f"desk {desk.slug!r} has no published regulation")
 
 
+def regulation_version(*, desk: Desk, version_id: int) -> RegulationVersion:
+    """One of the desk's versions by id (a ticket's governing one), from the same short-lived
+    cache: a published version never changes."""
+    for version in _desk_versions(desk):
+        if version.pk == version_id:
+            return version
+    return RegulationVersion.objects.get(pk=version_id, desk=desk)
+
+
 def regulation_upcoming(*, desk: Desk) -> list[RegulationVersion]:
     return list(
         RegulationVersion.objects.filter(desk=desk, effective_from__gt=timezone.now()).order_by(

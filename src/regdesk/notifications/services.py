@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 
 from regdesk.core.regulation import NotificationEvent, Regulation, local_text
 from regdesk.delivery import delivery_claim, delivery_stale_ids
+from regdesk.desks.selectors import regulation_version
 from regdesk.directory.models import AgentMembership, Person, PersonEmail
 from regdesk.notifications.models import Notification, NotificationPreference
 from regdesk.tickets.models import Ticket
@@ -644,7 +645,8 @@ def _acknowledged(notification: Notification, sent_at: datetime) -> None:
     ticket = notification.ticket
     if ticket is None:
         return
-    if not ticket.regulation_version.regulation.acknowledgement_required:
+    version = regulation_version(desk=ticket.desk, version_id=ticket.regulation_version_id)
+    if not version.regulation.acknowledgement_required:
         return
     ticket_acknowledge(ticket=ticket, notification_id=notification.pk, at=sent_at)
 
