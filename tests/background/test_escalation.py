@@ -21,7 +21,6 @@ from django.utils import timezone
 from regdesk.core.clocks import evaluate_clocks
 from regdesk.core.regulation import ClockName
 from regdesk.escalation import services as escalation_services
-from regdesk.escalation.events import core_event
 from regdesk.escalation.models import EscalationRun, PeriodicJob
 from regdesk.escalation.services import (
     clock_monitor,
@@ -34,6 +33,7 @@ from regdesk.escalation.tasks import escalation_checks_task
 from regdesk.notifications.models import Notification
 from regdesk.tickets.models import Ticket, TicketEvent
 from regdesk.tickets.services import (
+    core_event,
     core_events,
     ticket_assign,
     ticket_create,
@@ -304,6 +304,7 @@ def test_one_failing_check_does_not_undo_the_others_of_its_chunk(monkeypatch: An
 
 
 def test_event_rows_read_in_bulk_give_the_engine_the_same_history() -> None:
+    # (the escalation chunk reads many tickets' rows in one query and maps them one by one)
     # Given a ticket with a reply, a customer message, a resolution and a reopening
     ticket, agent = service_desk_ticket(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
     ticket_reply(

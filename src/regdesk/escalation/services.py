@@ -24,11 +24,15 @@ from regdesk.core.clocks import ClockResult, ClockState, TicketFacts, evaluate_c
 from regdesk.core.clocks import TicketEvent as CoreTicketEvent
 from regdesk.core.regulation import ClockName, EscalationStep, NotificationEvent
 from regdesk.desks.models import RegulationVersion
-from regdesk.escalation.events import core_event
 from regdesk.escalation.models import EscalationRun, PeriodicJob
 from regdesk.notifications.services import Occurrence, TicketOccurrence, notify_tickets
 from regdesk.tickets.models import OPEN_STATUSES, Ticket, TicketEvent
-from regdesk.tickets.services import clock_summary, core_events, ticket_escalate_priority
+from regdesk.tickets.services import (
+    clock_summary,
+    core_event,
+    core_events,
+    ticket_escalate_priority,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -230,25 +230,26 @@ def _lifecycle(desk: Desk, fields: dict[str, Any], at: datetime) -> tuple[bool, 
 # --------------------------------------------------------------------------- clocks
 
 
-def _core_event(row: TicketEvent) -> CoreTicketEvent | None:
-    """One row of the event log as the clock engine sees it (None: not a clock event)."""
-    if row.kind not in _CORE_KINDS:
+def core_event(kind: str, at: datetime, data: dict[str, Any] | None) -> CoreTicketEvent | None:
+    """One row of the event log (its kind, instant and data) as the clock engine sees it (None:
+    not a clock event). Code that reads many tickets' rows at once maps them with this too."""
+    if kind not in _CORE_KINDS:
         return None
-    kind = CoreEvent(row.kind)
-    data = row.data or {}
-    if kind is CoreEvent.CREATED:
+    core = CoreEvent(kind)
+    data = data or {}
+    if core is CoreEvent.CREATED:
         facts = TicketFacts(
             **{k: data.get(k) for k in ("priority", "tier", "line", "team", "type", "channel")}
         )
-        return CoreTicketEvent(at=row.at, kind=kind, facts=facts)
-    if kind is CoreEvent.AGREED_TARGET:
+        return CoreTicketEvent(at=at, kind=core, facts=facts)
+    if core is CoreEvent.AGREED_TARGET:
         return CoreTicketEvent(
-            at=row.at,
-            kind=kind,
+            at=at,
+            kind=core,
             clock=ClockName(data["clock"]),
             duration=timedelta(seconds=float(data["seconds"])),
         )
-    return CoreTicketEvent(at=row.at, kind=kind, to=data.get("to"))
+    return CoreTicketEvent(at=at, kind=core, to=data.get("to"))
 
 
 _CORE_KINDS = {k.value for k in CoreEvent}
@@ -286,7 +287,8 @@ def _history_forget(ticket: Ticket) -> None:
 
 def _core_history(rows: Iterable[TicketEvent]) -> list[CoreTicketEvent]:
     ordered = sorted(rows, key=lambda row: (row.at, row.pk or 0))
-    return [event for event in map(_core_event, ordered) if event is not None]
+    events = (core_event(row.kind, row.at, row.data) for row in ordered)
+    return [event for event in events if event is not None]
 
 
 def core_events(ticket: Ticket) -> list[CoreTicketEvent]:
