@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from django.test import Client
+from django.test import Client, TestCase
 
 from regdesk.channels.models import Inbound
 from regdesk.telegram.models import TelegramBot
@@ -28,14 +28,17 @@ def recorded(name: str) -> dict[str, Any]:
 
 
 def webhook_post(client: Client, bot: TelegramBot, body: bytes, secret: str | None = None) -> Any:
-    return client.post(
-        f"/telegram/{bot.pk}/webhook",
-        data=body,
-        content_type="application/json",
-        headers={
-            "X-Telegram-Bot-Api-Secret-Token": bot.webhook_secret if secret is None else secret
-        },
-    )
+    # the bot answers once the update's work commits: the test's own transaction never does,
+    # so the commit hooks run when the request is done, as they would after a real commit
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(
+            f"/telegram/{bot.pk}/webhook",
+            data=body,
+            content_type="application/json",
+            headers={
+                "X-Telegram-Bot-Api-Secret-Token": bot.webhook_secret if secret is None else secret
+            },
+        )
 
 
 class Chat:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.test import Client
+from django.test import Client, TestCase
 from typer.testing import CliRunner
 
 from regdesk.channels.models import Inbound
@@ -49,6 +49,21 @@ def test_the_same_update_twice_makes_one_message(
     assert json.loads(bytes(again.raw)) == update  # the original, as received
     assert open_ticket.messages.filter(body="Still no readings this morning.").count() == 1
     assert chat.texts.count("Added to WAV-000001.") == 1
+
+
+def test_an_answer_telegram_refuses_undoes_nothing(
+    chat: Chat, open_ticket: Ticket, botapi: FakeBotApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a user who has blocked the bot: every sendMessage is refused
+    blocked = "Forbidden: bot was blocked by the user"
+    monkeypatch.setattr(botapi, "_m_sendMessage", lambda params, files: (403, blocked))
+    # When they write to their request
+    row = chat.deliver(chat.text_update("Readings are back, thanks."))
+    # Then the message is on the ticket and the update processed; the answer was tried once,
+    # after the commit, and only it is missing
+    assert (row.state, row.outcome, row.result) == ("processed", "follow_up", "WAV-000001")
+    assert open_ticket.messages.filter(body="Readings are back, thanks.").count() == 1
+    assert [c.result for c in botapi.called("sendMessage")] == [None]
 
 
 def test_a_broken_update_is_quarantined_and_the_next_one_is_processed(
@@ -126,7 +141,8 @@ def test_set_webhook_sends_the_url_and_the_secret(bot: TelegramBot, botapi: Fake
 def test_the_cli_polls_once(bot: TelegramBot, botapi: FakeBotApi, open_ticket: Ticket) -> None:
     botapi.queue(recorded("text_message"))
 
-    result = CliRunner().invoke(app, ["telegram", "poll", "--desk", "waviot", "--once"])
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the test's transaction never commits
+        result = CliRunner().invoke(app, ["telegram", "poll", "--desk", "waviot", "--once"])
 
     assert result.exit_code == 0, result.output
     assert result.output == f"{bot.pk}:734001200 WAV-000001\n"

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -58,6 +60,8 @@ LINK_CODE_LIFETIME = timedelta(minutes=30)
 MAX_FAILED_IDENTIFICATIONS = 5
 IDENTIFICATION_COOLDOWN = timedelta(hours=1)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+logger = logging.getLogger(__name__)
 
 
 class TelegramLinkError(Exception):
@@ -339,8 +343,17 @@ def telegram_inbound_handle(inbound: Inbound) -> HandlerResult:
     )
     with translation.override(turn.lang):
         result = _dispatch(turn)
-    outbox_send(bot, outbox)
+    # The bot speaks once what it says is stored: a failed send never undoes a registration
+    # (nor names a number that was rolled back), and no network call holds the transaction.
+    transaction.on_commit(lambda: _outbox_send_logged(bot, outbox))
     return result
+
+
+def _outbox_send_logged(bot: TelegramBot, outbox: Outbox) -> None:
+    try:
+        outbox_send(bot, outbox)
+    except Exception:  # the chat misses this answer; what it answered is stored
+        logger.exception("bot %s: the answer to chat %s was not sent", bot.pk, outbox.chat_id)
 
 
 def _help(turn: Turn) -> None:
