@@ -8,6 +8,8 @@ from email.utils import format_datetime, make_msgid
 from typing import Any
 
 import pytest
+from django.core import mail as django_mail
+from django.test import TestCase, override_settings
 from django.utils import timezone
 
 from regdesk.channels.email_intake import email_ingest, mail_key
@@ -22,6 +24,8 @@ from regdesk.notifications.models import Notification
 from regdesk.tickets.models import Message, Ticket
 from regdesk.tickets.services import ticket_reply
 from tests.desk.factories import PersonFactory, make_agent, make_desk
+
+IMMEDIATE_TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 pytestmark = pytest.mark.django_db
 
@@ -202,10 +206,17 @@ def test_wildix_answers_new_mail_with_the_portal_and_registers_nothing() -> None
     address = "support@wildix.example"
     desk.email_address = address
     desk.save()
-    row = email_ingest(raw=mail(sender="pbx@reseller.example", to=address), source="t")
+    # (the commit hooks run as after a real commit: the answer goes out by the worker)
+    with (
+        override_settings(TASKS=IMMEDIATE_TASKS),
+        TestCase.captureOnCommitCallbacks(execute=True),
+    ):
+        row = email_ingest(raw=mail(sender="pbx@reseller.example", to=address), source="t")
     assert row.result.startswith("refused: ")
     assert not Ticket.objects.exists()
     answer = Notification.objects.get(key=f"auto:{row.pk}")
+    assert answer.state == Notification.State.SENT
+    assert [m.subject for m in django_mail.outbox] == [answer.subject]
     assert "Wildix Management Portal" in answer.body
     assert answer.headers["Auto-Submitted"] == "auto-replied"
     assert answer.headers["In-Reply-To"] == f"<{mail_key(mail_raw(row))}>"

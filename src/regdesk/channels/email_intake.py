@@ -56,6 +56,7 @@ from regdesk.desks.models import Desk
 from regdesk.desks.selectors import desks_for_person, regulation_current
 from regdesk.directory.models import Organisation, Person, PersonEmail
 from regdesk.notifications.models import Notification
+from regdesk.notifications.services import notification_queue
 from regdesk.tickets.models import Ticket
 from regdesk.tickets.selectors import is_agent_of
 from regdesk.tickets.services import (
@@ -329,23 +330,19 @@ def _auto_answer(
         return
     subject = message.subject.strip() or _("your message")
     references = " ".join(f"<{i}>" for i in [*message.references, message.message_id][-10:])
-    Notification.objects.get_or_create(
+    notification_queue(
         key=f"auto:{row.pk}",
-        defaults={
-            "ticket": None,
-            "event": f"auto_answer:{reason}"[:40],
-            "channel": "email",
-            "address": message.sender,
-            "language": _language(desk, message, None),
-            "subject": f"Re: {subject}"[:300],
-            "body": text.strip() + "\n",
-            "headers": {
-                "In-Reply-To": f"<{message.message_id}>",
-                "References": references,
-                "Auto-Submitted": "auto-replied",
-            },
-            "from_address": desk.email_address,
+        event=f"auto_answer:{reason}",
+        address=message.sender,
+        language=_language(desk, message, None),
+        subject=f"Re: {subject}",
+        body=text.strip() + "\n",
+        headers={
+            "In-Reply-To": f"<{message.message_id}>",
+            "References": references,
+            "Auto-Submitted": "auto-replied",
         },
+        from_address=desk.email_address,
     )
     AutoAnswer.objects.create(
         desk=desk, address=message.sender, reason=reason, inbound=row, at=timezone.now()

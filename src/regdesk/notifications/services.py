@@ -516,6 +516,40 @@ def _deliver_on_commit(notification_id: int) -> None:
     batch.ids.append(notification_id)
 
 
+def notification_queue(
+    *,
+    key: str,
+    event: str,
+    address: str,
+    language: str,
+    subject: str,
+    body: str,
+    headers: dict[str, str] | None = None,
+    from_address: str = "",
+    ticket: Ticket | None = None,
+) -> Notification | None:
+    """One mail outside the regulation's events (an automatic answer): stored once per key and
+    delivered after the commit like every notification. None when the key was used before."""
+    notification, created = Notification.objects.get_or_create(
+        key=key,
+        defaults={
+            "ticket": ticket,
+            "event": event[:40],
+            "channel": "email",
+            "address": address,
+            "language": language,
+            "subject": subject[:300],
+            "body": body,
+            "headers": headers or {},
+            "from_address": from_address,
+        },
+    )
+    if not created:
+        return None
+    _deliver_on_commit(notification.pk)
+    return notification
+
+
 def _enqueue_delivery(notification_id: int, delay: timedelta | None = None) -> None:
     from regdesk.notifications.tasks import notification_deliver
 
