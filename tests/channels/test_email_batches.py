@@ -128,6 +128,41 @@ def test_a_reply_in_the_same_batch_as_its_request_threads(wialon: Desk) -> None:
     assert Ticket.objects.count() == 1
 
 
+def test_a_rolled_back_segment_leaves_no_change_on_an_earlier_segments_ticket(
+    wialon: Desk,
+) -> None:
+    # Given a request returned at registration (waiting for the customer), then in the next
+    # segment a reply to it and, after the reply, a message that fails
+    customer(wialon, "anna@fleet.example")
+    raws = [mail(sender="anna@fleet.example", to="support@wialon.com", msgid="<req-1@fleet>")]
+    raws += [
+        mail(sender="anna@fleet.example", to="support@wialon.com", subject=f"Other {n}")
+        for n in range(intake.SEGMENT - 1)
+    ]
+    raws.append(
+        mail(
+            sender="anna@fleet.example",
+            to="support@wialon.com",
+            subject="Re: Reports do not open",
+            body="Here is the unit ID you asked for.",
+            headers={"In-Reply-To": "<req-1@fleet>", "References": "<req-1@fleet>"},
+        )
+    )
+    raws.append(b"\x00 garbage")
+    # When the batch runs (the reply's segment is rolled back and run again)
+    rows = email_ingest_many(raws=raws, source="t")
+    # Then the reply was applied once, to the ticket as stored: its status change is logged
+    reply = rows[intake.SEGMENT]
+    assert reply is not None
+    assert (reply.outcome, reply.result) == (Inbound.Outcome.FOLLOW_UP, "WIA-000001")
+    ticket = Ticket.objects.get(reference="WIA-000001")
+    changes = [
+        (e.data["from"], e.data["to"]) for e in ticket.events.filter(kind="status").order_by("pk")
+    ]
+    assert changes[-1] == ("waiting_for_customer", ticket.status)
+    assert ticket.messages.filter(body__startswith="Here is the unit ID").count() == 1
+
+
 def test_batches_smaller_than_a_segment_and_larger(wialon: Desk) -> None:
     customer(wialon, "anna@fleet.example")
     raws = [

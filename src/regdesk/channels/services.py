@@ -300,6 +300,7 @@ def inbound_process_many(*, inbound_ids: Sequence[int], retry: bool = False) -> 
                 # a savepoint per row
                 batch.memo.clear()
                 batch.done = [row for row in batch.done if row not in segment]
+                _tickets_reread(batch.done)
                 for row, fields in zip(segment, kept, strict=True):
                     row.__dict__.clear()
                     row.__dict__.update(fields)
@@ -308,6 +309,18 @@ def inbound_process_many(*, inbound_ids: Sequence[int], retry: bool = False) -> 
                     batch.done.append(row)
         _outcomes_write(todo)
     return [rows[pk] for pk in inbound_ids if pk in rows]
+
+
+def _tickets_reread(rows: list[Inbound]) -> None:
+    """The tickets of rows processed before a rolled-back segment, read again: the segment may
+    have changed them in memory (a reply sets the status) and its writes are gone."""
+    ids = {row.ticket_id for row in rows if row.ticket_id is not None}
+    if not ids:
+        return
+    fresh = Ticket.objects.select_related("desk", "requester").in_bulk(ids)
+    for row in rows:
+        if row.ticket_id is not None:
+            row.ticket = fresh[row.ticket_id]
 
 
 def _snapshot(row: Inbound) -> dict[str, Any]:
