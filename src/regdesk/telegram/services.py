@@ -50,6 +50,7 @@ from regdesk.telegram.conversation import (
 )
 from regdesk.telegram.models import TelegramBot, TelegramConversation, TelegramLinkCode
 from regdesk.tickets.models import OPEN_STATUSES, Ticket
+from regdesk.tickets.selectors import customer_tickets_q
 from regdesk.tickets.services import TicketError, ticket_customer_reply
 
 State = TelegramConversation.State
@@ -427,10 +428,7 @@ def _start(turn: Turn) -> HandlerResult:
 
 
 def _tickets_of(person: Person, desk: Desk) -> Q:
-    mine = Q(requester=person)
-    if person.is_organisation_manager and person.organisation_id is not None:
-        mine |= Q(organisation_id=person.organisation_id)
-    return mine & Q(desk=desk)
+    return customer_tickets_q(person) & Q(desk=desk)
 
 
 def _reference(desk: Desk, text: str) -> str:

@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from regdesk.desks.models import Desk
+from regdesk.directory.models import Person
 from regdesk.tickets.models import Ticket
 
 AnyUser = User | AnonymousUser
@@ -49,10 +50,17 @@ def ticket_visible_to(user: AnyUser) -> QuerySet[Ticket]:
     visible = Q(desk_id__in=desks) if desks else Q(pk__in=[])
     person = getattr(user, "person", None)
     if person is not None:
-        visible |= Q(requester=person)
-        if person.is_organisation_manager and person.organisation_id is not None:
-            visible |= Q(organisation_id=person.organisation_id)
+        visible |= customer_tickets_q(person)
     return tickets.filter(visible)
+
+
+def customer_tickets_q(person: Person) -> Q:
+    """The tickets a customer sees: their own, and an organisation manager their
+    organisation's. Also for a person known only by a channel (a Telegram chat, no login)."""
+    mine = Q(requester=person)
+    if person.is_organisation_manager and person.organisation_id is not None:
+        mine |= Q(organisation_id=person.organisation_id)
+    return mine
 
 
 def ticket_get_for_user(*, user: AnyUser, reference: str) -> Ticket:
