@@ -1243,8 +1243,11 @@ def secret_reveal(*, ticket: Ticket, field_id: str, user: User, at: datetime | N
     return crypto.decrypt(secret.ciphertext)
 
 
+@transaction.atomic
 def ticket_acknowledge(*, ticket: Ticket, notification_id: int, at: datetime) -> bool:
-    """Record that the requester's confirmation with the number was sent (once per ticket)."""
+    """Record that the requester's confirmation with the number was sent (once per ticket: the
+    ticket is locked, so its email and its Telegram confirmation sent at once record it once)."""
+    Ticket.objects.select_for_update().filter(pk=ticket.pk).values_list("pk").first()
     if ticket.events.filter(kind=Kind.ACKNOWLEDGED).exists():
         return False
     _event(ticket, Kind.ACKNOWLEDGED, at=at, public=True, notification=notification_id)
