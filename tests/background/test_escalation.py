@@ -196,8 +196,10 @@ def test_recheck_in_bulk_and_periodic_claims() -> None:
     assert PeriodicJob.objects.get(name="tick").last_run_at == now + timedelta(minutes=1)
 
 
-def desk_tickets(count: int, created: datetime) -> tuple[list[Ticket], Any]:
-    """``count`` critical service-desk tickets registered at ``created``, all assigned."""
+def desk_tickets(
+    count: int, created: datetime, priority: str = "critical"
+) -> tuple[list[Ticket], Any]:
+    """``count`` service-desk tickets of ``priority`` registered at ``created``, all assigned."""
     desk = make_desk("service-desk", prefix="SD")
     agent = make_agent(desk)
     tickets = []
@@ -209,7 +211,7 @@ def desk_tickets(count: int, created: datetime) -> tuple[list[Ticket], Any]:
             subject=f"Printer {i} on fire",
             body="Smoke",
             channel="widget",
-            proposed_priority="critical",
+            proposed_priority=priority,
             at=created,
         )
         ticket_assign(ticket=ticket, actor=agent, assignee=agent, at=created)
@@ -465,22 +467,7 @@ def test_a_step_that_raises_the_priority_in_a_chunk_tells_in_the_order_of_one_ch
 ) -> None:
     # Given two high-priority tickets whose 80 % step also raises the priority to critical
     created = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-    desk = make_desk("service-desk", prefix="SD")
-    agent = make_agent(desk)
-    tickets = []
-    for i in range(2):
-        ticket = ticket_create(
-            desk=desk,
-            requester=PersonFactory(),
-            request_type="incident",
-            subject=f"Scanner {i} jams",
-            body="Paper everywhere",
-            channel="widget",
-            proposed_priority="high",
-            at=created,
-        )
-        ticket_assign(ticket=ticket, actor=agent, assignee=agent, at=created)
-        tickets.append(ticket)
+    tickets, _agent = desk_tickets(2, created, priority="high")
     real_steps = escalation_services.steps_for
 
     def steps_for(ticket: Ticket) -> list[Any]:
