@@ -50,13 +50,13 @@ from regdesk.channels.services import (
     intake_memo,
 )
 from regdesk.channels.threading import notification_ids_in, subject_references, tokens_in
-from regdesk.consultations.models import Consultation
+from regdesk.consultations.services import consultation_record
 from regdesk.core.regulation import Channel, ChannelKind, ChannelRole, Status, local_text
 from regdesk.desks.models import Desk
 from regdesk.desks.selectors import desks_for_person, regulation_current
 from regdesk.directory.models import Organisation, Person, PersonEmail
-from regdesk.notifications.models import Notification
-from regdesk.notifications.services import notification_queue
+from regdesk.directory.services import person_bounced, person_create_by_email, person_desk_add
+from regdesk.notifications.services import notification_queue, notifications_bounced
 from regdesk.tickets.models import Ticket
 from regdesk.tickets.selectors import is_agent_of
 from regdesk.tickets.services import (
@@ -370,12 +370,13 @@ def _bounce(message: InboundMessage, warnings: list[str]) -> HandlerResult:
         for address in recipients:
             person = _person_for(address)
             if person is not None:
-                Person.objects.filter(pk=person.pk).update(bounced_at=now)
+                person_bounced(person=person, at=now)
                 recorded.append(address)
         if report is not None and report.original_message_id:
-            for pk in notification_ids_in([report.original_message_id]):
-                detail = f"bounced: {report.status} {report.diagnostic}".strip()
-                Notification.objects.filter(pk=pk).update(last_error=detail[:2000])
+            notifications_bounced(
+                notification_ids=notification_ids_in([report.original_message_id]),
+                detail=f"bounced: {report.status} {report.diagnostic}".strip(),
+            )
     who = ", ".join(recipients) or _("unknown recipient")
     if recorded:
         warnings.append("bounce recorded on " + ", ".join(recorded))
@@ -391,15 +392,13 @@ def _contact(message: InboundMessage) -> str:
 def _consultation(
     desk: Desk, channel: Channel, message: InboundMessage, person: Person | None
 ) -> HandlerResult:
-    Consultation.objects.create(
+    consultation_record(
         desk=desk,
         channel=channel.id,
         person=person,
         contact=_contact(message),
-        summary=(message.subject.strip() or message.body[:120] or "email")[:300],
-        notes=message.body[:20000],
-        agent=None,
-        at=timezone.now(),
+        summary=message.subject.strip() or message.body[:120] or "email",
+        notes=message.body,
     )
     return HandlerResult(outcome=Inbound.Outcome.CONSULTATION, result="consultation", desk=desk)
 
@@ -407,13 +406,16 @@ def _consultation(
 def _person_or_new(desk: Desk, message: InboundMessage, language: str) -> Person:
     person = _person_for(message.sender)
     if person is None:
-        person = Person.objects.create(
-            full_name=(message.sender_name or message.sender)[:200], language=language
+        person = person_create_by_email(
+            address=message.sender,
+            full_name=message.sender_name or message.sender,
+            language=language,
+            desk=desk,
         )
-        PersonEmail.objects.create(person=person, address=message.sender, is_primary=True)
         _memo()[("person", message.sender)] = person
+        _memo()[("may_use", person.pk, desk.pk)] = True
     if not _may_use(person, desk):
-        person.desks.add(desk)
+        person_desk_add(person=person, desk=desk)
         _memo()[("may_use", person.pk, desk.pk)] = True
     return person
 

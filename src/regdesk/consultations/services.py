@@ -37,6 +37,30 @@ def contact_channels(*, desk: Desk) -> list[tuple[str, ChannelRole]]:
 
 
 @transaction.atomic
+def consultation_record(
+    *,
+    desk: Desk,
+    channel: str,
+    summary: str,
+    notes: str = "",
+    person: Person | None = None,
+    contact: str = "",
+    at: datetime | None = None,
+) -> Consultation:
+    """A contact the regulation takes as a consultation, recorded by the system as it arrives
+    (an email from an unofficial sender): no agent logged it."""
+    return Consultation.objects.create(
+        desk=desk,
+        channel=channel,
+        person=person,
+        contact=contact[:200],
+        summary=summary[:300],
+        notes=notes[:20000],
+        agent=None,
+        at=at or timezone.now(),
+    )
+
+
 def consultation_log(
     *,
     desk: Desk,

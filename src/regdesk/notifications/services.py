@@ -516,6 +516,11 @@ def _deliver_on_commit(notification_id: int) -> None:
     batch.ids.append(notification_id)
 
 
+def notifications_bounced(*, notification_ids: list[int], detail: str) -> None:
+    """A delivery report says these notifications did not arrive: shown with them."""
+    Notification.objects.filter(pk__in=notification_ids).update(last_error=detail[:2000])
+
+
 def notification_queue(
     *,
     key: str,
