@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import mailbox
 from pathlib import Path
-from typing import Any
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
+from django.test.utils import CaptureQueriesContext
 
 from regdesk.channels import services as intake
 from regdesk.channels.email_intake import email_ingest_many
@@ -64,15 +64,16 @@ def test_an_unexpected_error_rolls_back_only_its_message(
     wialon: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     customer(wialon, "anna@fleet.example")
-    real = tickets.ticket_create
+    real = tickets.tickets_register
 
-    def failing(**kwargs: Any) -> Ticket:
-        ticket = real(**kwargs)  # its rows are written, then the database refuses
-        if kwargs["subject"] == "Issue 1":
+    def failing(*, drafts: list[tickets.TicketDraft]) -> list[Ticket]:
+        registered = real(drafts=drafts)  # its rows are written, then the database refuses
+        if any(draft.ticket.subject == "Issue 1" for draft in drafts):
             raise IntegrityError("the database refused")
-        return ticket
+        return registered
 
-    monkeypatch.setattr("regdesk.channels.email_intake.ticket_create", failing)
+    # the batch's requests are registered together, then again one by one: only Issue 1 fails
+    monkeypatch.setattr("regdesk.channels.services.tickets_register", failing)
     raws = [
         mail(sender="anna@fleet.example", to="support@wialon.com", subject=f"Issue {n}")
         for n in range(4)
@@ -173,6 +174,27 @@ def test_batches_smaller_than_a_segment_and_larger(wialon: Desk) -> None:
     rows = email_ingest_many(raws=raws, source="t")
     assert sum(1 for row in rows if row and row.state == "quarantined") == 1
     assert Ticket.objects.count() == len(raws) - 1
+
+
+def test_a_segments_requests_are_registered_together_in_message_order(wialon: Desk) -> None:
+    customer(wialon, "anna@fleet.example")
+    raws = [
+        mail(sender="anna@fleet.example", to="support@wialon.com", subject=f"Issue {n}")
+        for n in range(intake.SEGMENT * 2)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        rows = email_ingest_many(raws=raws, source="t")
+    inserts = [q["sql"] for q in queries if q["sql"].startswith('INSERT INTO "tickets_ticket"')]
+    assert len(inserts) == 2  # one a segment
+    ordered = Ticket.objects.order_by("number")
+    assert [t.subject for t in ordered] == [f"Issue {n}" for n in range(intake.SEGMENT * 2)]
+    assert [row.result for row in rows if row] == [t.reference for t in ordered]
+    assert [row.ticket_id for row in rows if row] == [t.pk for t in ordered]
+    # each with its message, its event with its number, and its acknowledgement
+    for ticket in ordered:
+        assert ticket.messages.get(kind="customer").body
+        assert ticket.events.get(kind="created").data["number"] == ticket.reference
+        assert ticket.notifications.filter(event="registered").exists()
 
 
 def test_maildir_marks_seen_by_renaming_after_the_batch(wialon: Desk, tmp_path: Path) -> None:

@@ -47,6 +47,7 @@ from regdesk.channels.services import (
     inbound_process_many,
     inbound_receive_many,
     intake_batch_done,
+    intake_flush,
     intake_memo,
 )
 from regdesk.channels.threading import notification_ids_in, subject_references, tokens_in
@@ -61,10 +62,10 @@ from regdesk.tickets.models import Ticket
 from regdesk.tickets.selectors import is_agent_of
 from regdesk.tickets.services import (
     TicketError,
-    ticket_create,
     ticket_customer_reply,
     ticket_history_prefetch,
     ticket_note,
+    ticket_prepare,
 )
 
 # Automatic answers per sender: at most this many an hour and a day.
@@ -491,7 +492,7 @@ def _new_request(
     uploads = _uploads(desk, message.attachments, warnings)
     subject = message.subject.strip() or (message.body.splitlines() or [_("Request by email")])[0]
     try:
-        ticket = ticket_create(
+        draft = ticket_prepare(
             desk=desk,
             requester=person,
             request_type=regulation.request_types[0].id,
@@ -504,9 +505,8 @@ def _new_request(
         )
     except TicketError as exc:
         raise QuarantineError(f"{exc.message}: {exc.errors}") from exc
-    return HandlerResult(
-        outcome=Inbound.Outcome.TICKET, result=ticket.reference, ticket=ticket, desk=desk
-    )
+    # registered with the batch's other requests (its number and ticket come then)
+    return HandlerResult(outcome=Inbound.Outcome.TICKET, result="", desk=desk, draft=draft)
 
 
 def email_handle(row: Inbound) -> HandlerResult:
@@ -526,6 +526,8 @@ def email_handle(row: Inbound) -> HandlerResult:
         result = _bounce(message, warnings)
         result.warnings = warnings
         return result
+    if message.in_reply_to or message.references or subject_references(message.subject):
+        intake_flush()  # it may answer a request drafted earlier in the batch
     ticket = _thread(message, warnings)
     if ticket is not None:
         result = _follow_up(row, ticket, message, warnings)

@@ -35,6 +35,7 @@ from django.utils import timezone
 from regdesk.channels.models import Inbound
 from regdesk.desks.models import Desk
 from regdesk.tickets.models import Ticket
+from regdesk.tickets.services import TicketDraft, tickets_register
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,9 @@ class HandlerResult:
     ticket: Ticket | None = None
     desk: Desk | None = None
     warnings: list[str] = field(default_factory=list)
+    # A request to register (``ticket_prepare``'s draft): in a batch, the drafts of several
+    # messages are registered together (``tickets_register``); ticket and result follow.
+    draft: TicketDraft | None = None
 
 
 Handler = Callable[[Inbound], HandlerResult]
@@ -115,6 +119,7 @@ def inbound_process(*, inbound_id: int, retry: bool = False) -> Inbound:
             if handler is None:
                 raise QuarantineError(f"no handler for channel {row.channel!r}")
             outcome = handler(row)
+            _register([(row, outcome)])
             row.state = Inbound.State.PROCESSED
             row.outcome = outcome.outcome
             row.result = outcome.result[:300]
@@ -220,6 +225,8 @@ class _Batch:
     memo: dict[Any, Any] = field(default_factory=dict)
     # rows of the batch processed so far: outcome set, stored by one UPDATE at the end
     done: list[Inbound] = field(default_factory=list)
+    # rows whose request is drafted, registered at the end of their segment
+    pending: list[tuple[Inbound, HandlerResult]] = field(default_factory=list)
 
 
 _batch: ContextVar[_Batch | None] = ContextVar("regdesk_intake_batch", default=None)
@@ -237,6 +244,32 @@ def intake_batch_done() -> list[Inbound]:
     threading by an earlier message, and a ticket's participants, look here too."""
     batch = _batch.get()
     return list(batch.done) if batch is not None else []
+
+
+def intake_flush() -> None:
+    """Register the requests drafted so far in the batch now (a message that may thread onto
+    one of them asks first)."""
+    batch = _batch.get()
+    if batch is not None:
+        _flush(batch)
+
+
+def _flush(batch: _Batch) -> None:
+    pending, batch.pending = batch.pending, []
+    _register(pending)
+
+
+def _register(items: Sequence[tuple[Inbound, HandlerResult]]) -> None:
+    """Register the drafts of these outcomes, together; their rows name the tickets."""
+    drafted = [(row, result) for row, result in items if result.draft is not None]
+    tickets = tickets_register(drafts=[result.draft for _row, result in drafted if result.draft])
+    for (row, result), ticket in zip(drafted, tickets, strict=True):
+        result.draft = None
+        result.ticket = ticket
+        result.result = ticket.reference
+        if row.state == Inbound.State.PROCESSED:  # its outcome was set before: complete it
+            row.ticket = ticket
+            row.result = ticket.reference[:300]
 
 
 @contextmanager
@@ -295,9 +328,16 @@ def inbound_process_many(*, inbound_ids: Sequence[int], retry: bool = False) -> 
                             raise _SegmentFailed
                         _outcome_set(row, outcome)
                         batch.done.append(row)
+                        if outcome.draft is not None:
+                            batch.pending.append((row, outcome))
+                    try:
+                        _flush(batch)
+                    except Exception as exc:  # the segment's rows are run again, one by one
+                        raise _SegmentFailed from exc
             except _SegmentFailed:
                 # what the segment read or wrote is gone with its savepoint: run it again,
                 # a savepoint per row
+                batch.pending = []
                 batch.memo.clear()
                 batch.done = [row for row in batch.done if row not in segment]
                 _tickets_reread(batch.done)
@@ -350,6 +390,11 @@ def _handle_alone(row: Inbound, batch: _Batch) -> HandlerResult | Exception:
             outcome = _handle(row)
             if isinstance(outcome, Exception):
                 raise _SegmentFailed
+            try:
+                _register([(row, outcome)])
+            except Exception as exc:
+                outcome = exc
+                raise _SegmentFailed from exc
     except _SegmentFailed:
         batch.memo.clear()
     return outcome

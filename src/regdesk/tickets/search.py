@@ -7,6 +7,7 @@ services refresh it whenever a ticket or its messages change.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -44,6 +45,24 @@ def search_index_update(ticket: Ticket, *, document: str | None = None) -> None:
             cursor.execute(
                 "INSERT INTO tickets_fts (rowid, document) VALUES (%s, %s)", [ticket.pk, document]
             )
+
+
+def search_index_update_many(*, documents: Sequence[tuple[Ticket, str]]) -> None:
+    """(Re)index several tickets with their documents: one statement on PostgreSQL."""
+    if not documents:
+        return
+    if connection.vendor != "postgresql":
+        for ticket, document in documents:
+            search_index_update(ticket, document=document)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO tickets_search (ticket_id, document) "
+            "SELECT t.id, to_tsvector('simple', t.document) "
+            "FROM unnest(%s::bigint[], %s::text[]) AS t(id, document) "
+            "ON CONFLICT (ticket_id) DO UPDATE SET document = EXCLUDED.document",
+            [[ticket.pk for ticket, _d in documents], [d for _t, d in documents]],
+        )
 
 
 def search_index_append(ticket: Ticket, *, text: str) -> None:

@@ -43,7 +43,12 @@ from regdesk.tickets.models import (
     TicketEvent,
     TicketSecret,
 )
-from regdesk.tickets.search import search_index_append, search_index_update, ticket_document
+from regdesk.tickets.search import (
+    search_index_append,
+    search_index_update,
+    search_index_update_many,
+    ticket_document,
+)
 from regdesk.tickets.selectors import is_agent_of
 
 Kind = TicketEvent.Kind
@@ -365,8 +370,60 @@ def ticket_create(
     (email, Telegram): the request is registered and returned to the requester asking for exactly
     what is missing.
     """
-    # Everything that can refuse the request only reads, before the transaction: a refusal
-    # leaves a caller's transaction untouched, and the writes need no savepoint of their own.
+    draft = ticket_prepare(
+        desk=desk,
+        requester=requester,
+        request_type=request_type,
+        subject=subject,
+        body=body,
+        fields=fields,
+        channel=channel,
+        proposed_priority=proposed_priority,
+        attachments=attachments,
+        actor_user=actor_user,
+        language=language,
+        strict=strict,
+        at=at,
+    )
+    return tickets_register(drafts=[draft])[0]
+
+
+@dataclass
+class TicketDraft:
+    """A request that passed the regulation's checks, with everything its registration writes
+    (the ticket, its messages, events and secrets), not stored yet: ``tickets_register``
+    stores drafts, several in one statement per table."""
+
+    ticket: Ticket
+    messages: list[Message]
+    events: list[TicketEvent]
+    secrets: dict[str, str]
+    attachments: Sequence[UploadedFile]
+    regulation: Regulation
+    missing: list[str]
+    escalate: bool
+
+
+def ticket_prepare(
+    *,
+    desk: Desk,
+    requester: Person,
+    request_type: str,
+    subject: str,
+    body: str,
+    fields: dict[str, Any] | None = None,
+    channel: str,
+    proposed_priority: str | None = None,
+    attachments: Sequence[UploadedFile] = (),
+    actor_user: User | None = None,
+    language: str = "",
+    strict: bool = True,
+    at: datetime | None = None,
+) -> TicketDraft:
+    """``ticket_create``'s checks and decisions, without writing: raises ``TicketError`` for a
+    request the regulation refuses, else returns the draft ``tickets_register`` stores."""
+    # Everything that can refuse the request only reads: a refusal leaves a caller's
+    # transaction untouched, and the writes need no savepoint of their own.
     moment = _now(at)
     version = regulation_current(desk=desk, at=moment)
     regulation = version.regulation
@@ -443,124 +500,11 @@ def ticket_create(
     if missing:
         history.append(CoreTicketEvent(at=moment, kind=CoreEvent.STATUS, to=status.value))
     clocks = clock_summary(evaluate_clocks(version.clocks, history, now=moment))
-    with transaction.atomic(savepoint=False):
-        ticket = _create_rows(
-            desk=desk,
-            version=version,
-            request_type=request_type,
-            values=check.values,
-            secrets=check.secrets,
-            missing=missing,
-            subject=subject,
-            requester=requester,
-            organisation=organisation,
-            channel=channel,
-            status=status,
-            priority=priority,
-            proposed_priority=proposed_priority,
-            units={"tier": tier, "line": line, "team": team},
-            language=language,
-            lifecycle=(out_of_lifecycle, lifecycle_note),
-            moment=moment,
-            clocks=clocks,
-        )
-        message = Message(
-            ticket=ticket,
-            kind=Message.Kind.CUSTOMER,
-            author_person=requester,
-            channel=channel,
-            body=body.strip(),
-            created_at=moment,
-        )
-        messages = [message]
-        if missing:
-            note = _return_text(regulation, ticket, missing=missing, body="")
-            messages.append(
-                Message(ticket=ticket, kind=Message.Kind.SYSTEM, body=note, created_at=moment)
-            )
-        Message.objects.bulk_create(messages)
-        _store_attachments(message, regulation, attachments)
-        created = TicketEvent(
-            ticket=ticket,
-            kind=Kind.CREATED,
-            at=moment,
-            actor_user=actor_user,
-            actor_person=requester,
-            public=True,
-            data={
-                "number": ticket.reference,
-                "out_of_lifecycle": out_of_lifecycle,
-                **facts,
-            },
-        )
-        events = [created]
-        if missing:
-            data = {"to": status.value, "from": Status.NEW.value, "missing": missing}
-            events.append(
-                TicketEvent(ticket=ticket, kind=Kind.STATUS, at=moment, public=True, data=data)
-            )
-        _events(events)
-        _notify_registered(ticket, events, missing)
-        if channel_spec.escalate:
-            transaction.on_commit(lambda: _escalate_now(ticket.pk))
-        document = ticket_document(ticket, bodies=[m.body for m in messages])
-        search_index_update(ticket, document=document)
-    return ticket
-
-
-def _notify_registered(ticket: Ticket, events: list[TicketEvent], missing: list[str]) -> None:
-    """Registered, and returned at once when information is missing: one insert for both."""
-    from regdesk.core.regulation import NotificationEvent
-    from regdesk.notifications.services import Occurrence, notify_many
-
-    occurrences = [Occurrence(NotificationEvent.REGISTERED, f"ev{events[0].pk}", {})]
-    if missing:
-        data = {"missing": missing, "note": ""}
-        occurrences.append(
-            Occurrence(NotificationEvent.RETURNED_FOR_INFORMATION, f"ev{events[1].pk}", data)
-        )
-    notify_many(ticket=ticket, occurrences=occurrences)
-
-
-def _create_rows(
-    *,
-    desk: Desk,
-    version: Any,
-    request_type: str,
-    values: dict[str, Any],
-    secrets: dict[str, str],
-    missing: list[str],
-    subject: str,
-    requester: Person,
-    organisation: Any,
-    channel: str,
-    status: Status,
-    priority: str,
-    proposed_priority: str | None,
-    units: dict[str, str],
-    language: str,
-    lifecycle: tuple[bool, str],
-    moment: datetime,
-    clocks: dict[str, Any],
-) -> Ticket:
-    """The ticket row with its number, and its secrets."""
-    # The number: the counter row is locked until commit, so concurrent creations neither
-    # duplicate nor leave gaps (a rolled-back creation rolls the counter back too). Whatever
-    # does not need the number is done before: creations on one desk queue here.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE desks_desk SET next_number = next_number + 1 WHERE id = %s "
-            "RETURNING next_number",
-            [desk.pk],
-        )
-        number = cursor.fetchone()[0] - 1
-    ticket = Ticket.objects.create(
+    ticket = Ticket(
         desk=desk,
-        number=number,
-        reference=f"{desk.ticket_prefix}-{number:06d}",
         regulation_version=version,
         request_type=request_type,
-        fields=values,
+        fields=check.values,
         missing_fields=missing,
         subject=subject.strip()[:300],
         requester=requester,
@@ -569,22 +513,139 @@ def _create_rows(
         status=status,
         priority=priority,
         proposed_priority=proposed_priority or "",
-        tier=units["tier"],
-        line=units["line"],
-        team=units["team"],
+        tier=tier,
+        line=line,
+        team=team,
         language=language,
-        out_of_lifecycle=lifecycle[0],
-        lifecycle_note=lifecycle[1],
+        out_of_lifecycle=out_of_lifecycle,
+        lifecycle_note=lifecycle_note,
         created_at=moment,
         updated_at=moment,
-        next_check_at=timezone.now(),
         **clocks,
     )
-    for field_id, value in secrets.items():
-        TicketSecret.objects.create(
-            ticket=ticket, field_id=field_id, ciphertext=crypto.encrypt(value)
+    messages = [
+        Message(
+            ticket=ticket,
+            kind=Message.Kind.CUSTOMER,
+            author_person=requester,
+            channel=channel,
+            body=body.strip(),
+            created_at=moment,
         )
-    return ticket
+    ]
+    if missing:
+        note = _return_text(regulation, ticket, missing=missing, body="")
+        messages.append(
+            Message(ticket=ticket, kind=Message.Kind.SYSTEM, body=note, created_at=moment)
+        )
+    events = [
+        TicketEvent(
+            ticket=ticket,
+            kind=Kind.CREATED,
+            at=moment,
+            actor_user=actor_user,
+            actor_person=requester,
+            public=True,
+            data={"out_of_lifecycle": out_of_lifecycle, **facts},  # + its number when stored
+        )
+    ]
+    if missing:
+        data = {"to": status.value, "from": Status.NEW.value, "missing": missing}
+        events.append(
+            TicketEvent(ticket=ticket, kind=Kind.STATUS, at=moment, public=True, data=data)
+        )
+    return TicketDraft(
+        ticket=ticket,
+        messages=messages,
+        events=events,
+        secrets=check.secrets,
+        attachments=attachments,
+        regulation=regulation,
+        missing=missing,
+        escalate=channel_spec.escalate,
+    )
+
+
+def tickets_register(*, drafts: Sequence[TicketDraft]) -> list[Ticket]:
+    """Store prepared requests: their numbers, tickets, messages, events, notifications and
+    search documents, one statement per table for all of them (a batch of emailed requests
+    costs about what one does). Returns the tickets, in order."""
+    if not drafts:
+        return []
+    with transaction.atomic(savepoint=False):
+        _number(drafts)
+        tickets = [draft.ticket for draft in drafts]
+        now = timezone.now()
+        for ticket in tickets:
+            ticket.next_check_at = now
+        Ticket.objects.bulk_create(tickets)
+        secrets = [
+            TicketSecret(ticket=draft.ticket, field_id=field_id, ciphertext=crypto.encrypt(value))
+            for draft in drafts
+            for field_id, value in draft.secrets.items()
+        ]
+        if secrets:
+            TicketSecret.objects.bulk_create(secrets)
+        Message.objects.bulk_create([m for draft in drafts for m in draft.messages])
+        for draft in drafts:
+            if draft.attachments:
+                _store_attachments(draft.messages[0], draft.regulation, draft.attachments)
+            created = draft.events[0]
+            created.data = {"number": draft.ticket.reference, **created.data}
+        _events([event for draft in drafts for event in draft.events])
+        _notify_registered(drafts)
+        for draft in drafts:
+            if draft.escalate:
+                transaction.on_commit(lambda pk=draft.ticket.pk: _escalate_now(pk))
+        documents = [
+            (draft.ticket, ticket_document(draft.ticket, bodies=[m.body for m in draft.messages]))
+            for draft in drafts
+        ]
+        search_index_update_many(documents=documents)
+    return tickets
+
+
+def _number(drafts: Sequence[TicketDraft]) -> None:
+    """Number the drafts, in order, per desk. The counter row is locked until commit, so
+    concurrent creations neither duplicate nor leave gaps (a rolled-back creation rolls the
+    counter back too); creations on one desk queue here, so it comes last but the inserts."""
+    by_desk: dict[int, list[TicketDraft]] = {}
+    for draft in drafts:
+        by_desk.setdefault(draft.ticket.desk_id, []).append(draft)
+    with connection.cursor() as cursor:
+        for desk_id, items in by_desk.items():
+            cursor.execute(
+                "UPDATE desks_desk SET next_number = next_number + %s WHERE id = %s "
+                "RETURNING next_number",
+                [len(items), desk_id],
+            )
+            first = cursor.fetchone()[0] - len(items)
+            for offset, draft in enumerate(items):
+                ticket = draft.ticket
+                ticket.number = first + offset
+                ticket.reference = f"{ticket.desk.ticket_prefix}-{ticket.number:06d}"
+
+
+def _notify_registered(drafts: Sequence[TicketDraft]) -> None:
+    """Registered, and returned at once when information is missing: one insert for all."""
+    from regdesk.core.regulation import NotificationEvent
+    from regdesk.notifications.services import Occurrence, TicketOccurrence, notify_tickets
+
+    items = []
+    for draft in drafts:
+        created = draft.events[0]
+        items.append(
+            TicketOccurrence(
+                draft.ticket, Occurrence(NotificationEvent.REGISTERED, f"ev{created.pk}", {})
+            )
+        )
+        if draft.missing:
+            data = {"missing": draft.missing, "note": ""}
+            occurrence = Occurrence(
+                NotificationEvent.RETURNED_FOR_INFORMATION, f"ev{draft.events[1].pk}", data
+            )
+            items.append(TicketOccurrence(draft.ticket, occurrence))
+    notify_tickets(items=items)
 
 
 def _escalate_now(ticket_id: int) -> None:
