@@ -53,6 +53,19 @@ def service_desk_ticket(**extra: Any):  # type: ignore[no-untyped-def]
     return desk, person, ticket
 
 
+def test_links_in_notifications_are_the_ticket_pages(settings: Any) -> None:
+    from django.urls import reverse
+
+    from regdesk.notifications.services import ticket_link
+
+    _, person, ticket = service_desk_ticket()
+    agent_page = settings.BASE_URL + reverse("workspace:ticket", args=[ticket.reference])
+    customer_page = settings.BASE_URL + reverse("portal:ticket", args=[ticket.public_key])
+    assert ticket_link(ticket, for_agent=True) == agent_page
+    assert ticket_link(ticket, for_agent=False) == customer_page
+    assert customer_page in Notification.objects.get(ticket=ticket, event="registered").body
+
+
 def test_registration_tells_the_requester_the_number() -> None:
     _, person, ticket = service_desk_ticket()
     sent = Notification.objects.get(ticket=ticket, event="registered")

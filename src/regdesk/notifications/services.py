@@ -9,11 +9,13 @@ unique key; delivery is a background task enqueued on commit and safe to run twi
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -21,7 +23,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import F
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -256,10 +258,23 @@ def _switched_off(wanted: Iterable[tuple[int, Event]]) -> set[tuple[int, str]]:
 
 def ticket_link(ticket: Ticket, *, for_agent: bool) -> str:
     if for_agent:
-        path = reverse("workspace:ticket", args=[ticket.reference])
+        name, key = "workspace:ticket", ticket.reference
     else:
-        path = reverse("portal:ticket", args=[ticket.public_key])
-    return settings.BASE_URL + path
+        name, key = "portal:ticket", ticket.public_key
+    before, after = _link_parts(name, get_script_prefix(), get_urlconf())
+    return settings.BASE_URL + before + quote(key, safe="") + after
+
+
+_PLACEHOLDER = "regdesk0key"
+
+
+@functools.lru_cache(maxsize=32)
+def _link_parts(name: str, _prefix: str, _urlconf: Any) -> tuple[str, str]:
+    """A ticket page's path around its key, resolved once (``reverse`` is a third of a
+    notification's rendering); the script prefix and URLconf are part of the cache key."""
+    path = reverse(name, args=[_PLACEHOLDER])
+    before, _found, after = path.partition(_PLACEHOLDER)
+    return before, after
 
 
 def _clock_title(regulation: Regulation, clock_id: str, lang: str) -> str:
