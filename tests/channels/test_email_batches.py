@@ -197,6 +197,42 @@ def test_a_segments_requests_are_registered_together_in_message_order(wialon: De
         assert ticket.notifications.filter(event="registered").exists()
 
 
+def test_a_segments_replies_are_registered_together(wialon: Desk) -> None:
+    customer(wialon, "anna@fleet.example")
+    count = intake.SEGMENT * 2
+    requests = email_ingest_many(
+        raws=[
+            mail(sender="anna@fleet.example", to="support@wialon.com", subject=f"Issue {n}")
+            for n in range(count)
+        ],
+        source="t",
+    )
+    replies = [
+        mail(
+            sender="anna@fleet.example",
+            to="support@wialon.com",
+            subject=f"Re: [{row.result}] Issue",
+            body=f"Unit {n} again.",
+        )
+        for n, row in enumerate(requests)
+        if row
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        rows = email_ingest_many(raws=replies, source="t")
+    inserts = [q["sql"] for q in queries if q["sql"].startswith('INSERT INTO "tickets_message"')]
+    assert len(inserts) == 2  # one a segment
+    assert [row.result for row in rows if row] == [row.result for row in requests if row]
+    for n, row in enumerate(requests):
+        assert row is not None
+        ticket = Ticket.objects.get(reference=row.result)
+        said = ticket.messages.filter(kind="customer").order_by("pk").last()
+        assert said is not None
+        assert said.body.startswith(f"Unit {n} again.")
+        event = ticket.events.get(kind="customer_message")
+        assert event.data == {"message": said.pk}
+        assert ticket.status == "new"  # returned at registration, answered, new again
+
+
 def test_maildir_marks_seen_by_renaming_after_the_batch(wialon: Desk, tmp_path: Path) -> None:
     customer(wialon, "anna@fleet.example")
     box = mailbox.Maildir(tmp_path / "Maildir", create=True)

@@ -62,7 +62,7 @@ from regdesk.tickets.models import Ticket
 from regdesk.tickets.selectors import is_agent_of
 from regdesk.tickets.services import (
     TicketError,
-    ticket_customer_reply,
+    ticket_customer_reply_prepare,
     ticket_history_prefetch,
     ticket_note,
     ticket_prepare,
@@ -591,18 +591,21 @@ def _follow_up(
     channels = _email_channels(ticket.desk)
     channel = next((c.id for c in channels if not c.escalate), "email")
     uploads = _uploads(ticket.desk, message.attachments, warnings)
-    ticket_customer_reply(
+    intake_flush(ticket=ticket)  # an earlier message of the batch to it is registered first
+    draft = ticket_customer_reply_prepare(
         ticket=ticket,
         person=person,
         body=_body(message, uploads),
         channel=channel,
         attachments=uploads,
     )
+    # registered with the batch's other messages
     return HandlerResult(
         outcome=Inbound.Outcome.FOLLOW_UP,
         result=ticket.reference,
         ticket=ticket,
         desk=ticket.desk,
+        draft=draft,
     )
 
 

@@ -35,7 +35,12 @@ from django.utils import timezone
 from regdesk.channels.models import Inbound
 from regdesk.desks.models import Desk
 from regdesk.tickets.models import Ticket
-from regdesk.tickets.services import TicketDraft, tickets_register
+from regdesk.tickets.services import (
+    ReplyDraft,
+    TicketDraft,
+    customer_replies_register,
+    tickets_register,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +56,10 @@ class HandlerResult:
     ticket: Ticket | None = None
     desk: Desk | None = None
     warnings: list[str] = field(default_factory=list)
-    # A request to register (``ticket_prepare``'s draft): in a batch, the drafts of several
-    # messages are registered together (``tickets_register``); ticket and result follow.
-    draft: TicketDraft | None = None
+    # A request or a requester's message to register (``ticket_prepare``'s or
+    # ``ticket_customer_reply_prepare``'s draft): in a batch, the drafts of several messages
+    # are registered together; the ticket and result follow.
+    draft: TicketDraft | ReplyDraft | None = None
 
 
 Handler = Callable[[Inbound], HandlerResult]
@@ -246,11 +252,21 @@ def intake_batch_done() -> list[Inbound]:
     return list(batch.done) if batch is not None else []
 
 
-def intake_flush() -> None:
-    """Register the requests drafted so far in the batch now (a message that may thread onto
-    one of them asks first)."""
+def intake_flush(*, ticket: Ticket | None = None) -> None:
+    """Register what the batch drafted so far now, if it drafted a request (a message that may
+    thread onto one asks first) or, with ``ticket``, a message to that ticket (a draft reads the
+    ticket's history)."""
     batch = _batch.get()
-    if batch is not None:
+    if batch is None:
+        return
+    if ticket is None:
+        wanted = any(isinstance(result.draft, TicketDraft) for _row, result in batch.pending)
+    else:
+        wanted = any(
+            isinstance(result.draft, ReplyDraft) and result.draft.ticket.pk == ticket.pk
+            for _row, result in batch.pending
+        )
+    if wanted:
         _flush(batch)
 
 
@@ -260,10 +276,21 @@ def _flush(batch: _Batch) -> None:
 
 
 def _register(items: Sequence[tuple[Inbound, HandlerResult]]) -> None:
-    """Register the drafts of these outcomes, together; their rows name the tickets."""
-    drafted = [(row, result) for row, result in items if result.draft is not None]
-    tickets = tickets_register(drafts=[result.draft for _row, result in drafted if result.draft])
-    for (row, result), ticket in zip(drafted, tickets, strict=True):
+    """Register the drafts of these outcomes, requests and messages each together; their rows
+    name the tickets."""
+    requests: list[TicketDraft] = []
+    messages: list[ReplyDraft] = []
+    asked: list[tuple[Inbound, HandlerResult]] = []
+    answered: list[tuple[Inbound, HandlerResult]] = []
+    for row, result in items:
+        if isinstance(result.draft, TicketDraft):
+            requests.append(result.draft)
+            asked.append((row, result))
+        elif isinstance(result.draft, ReplyDraft):
+            messages.append(result.draft)
+            answered.append((row, result))
+    tickets = tickets_register(drafts=requests) + customer_replies_register(drafts=messages)
+    for (row, result), ticket in zip([*asked, *answered], tickets, strict=True):
         result.draft = None
         result.ticket = ticket
         result.result = ticket.reference

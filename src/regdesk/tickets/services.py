@@ -44,7 +44,7 @@ from regdesk.tickets.models import (
     TicketSecret,
 )
 from regdesk.tickets.search import (
-    search_index_append,
+    search_index_append_many,
     search_index_update,
     search_index_update_many,
     ticket_document,
@@ -731,6 +731,57 @@ def ticket_customer_reply(
     """A message from the requester: it reopens a resolved or answered ticket, and takes it
     out of waiting_for_customer (with any of the missing fields it supplies)."""
     moment = _now(at)
+    regulation = _customer_reply_check(ticket, body=body, attachments=attachments)
+    # Without fields nothing below refuses the message: the writes need no savepoint of their
+    # own (fields are checked as they are merged, so a refusal there must roll back alone).
+    with transaction.atomic(savepoint=bool(fields)):
+        if fields:
+            _merge_fields(ticket, regulation, fields, at=moment, person=person)
+        draft = _reply_draft(
+            ticket, regulation, person=person, body=body, channel=channel,
+            attachments=attachments, moment=moment,
+        )  # fmt: skip
+        customer_replies_register(drafts=[draft], reindex=bool(fields))
+    return draft.message
+
+
+@dataclass
+class ReplyDraft:
+    """A requester's message to add to a ticket, not stored yet (``customer_replies_register``
+    stores several in one statement per table). Drafting changes the ticket in memory."""
+
+    ticket: Ticket
+    message: Message
+    events: list[TicketEvent]
+    history: list[TicketEvent]
+    attachments: Sequence[UploadedFile]
+    regulation: Regulation
+    moment: datetime
+
+
+def ticket_customer_reply_prepare(
+    *,
+    ticket: Ticket,
+    person: Person,
+    body: str,
+    channel: str = "portal",
+    attachments: Sequence[UploadedFile] = (),
+    at: datetime | None = None,
+) -> ReplyDraft:
+    """``ticket_customer_reply`` (without fields) up to its writes: raises ``TicketError`` for
+    a message the ticket does not take, else returns the draft to register. A second message
+    to the same ticket is drafted after the first is registered (it reads the history)."""
+    moment = _now(at)
+    regulation = _customer_reply_check(ticket, body=body, attachments=attachments)
+    return _reply_draft(
+        ticket, regulation, person=person, body=body, channel=channel,
+        attachments=attachments, moment=moment,
+    )  # fmt: skip
+
+
+def _customer_reply_check(
+    ticket: Ticket, *, body: str, attachments: Sequence[UploadedFile]
+) -> Regulation:
     if not body.strip():
         raise TicketError(_("Write a message."), {"body": _("Write a message.")})
     if ticket.status in (Status.REFUSED, Status.MERGED):
@@ -739,16 +790,10 @@ def ticket_customer_reply(
     problems = attachments_check(regulation=regulation, uploads=attachments)
     if problems:
         raise TicketError(_("Some attachments are not accepted."), problems)
-    # Without fields nothing below refuses the message: the writes need no savepoint of their
-    # own (fields are checked as they are merged, so a refusal there must roll back alone).
-    with transaction.atomic(savepoint=bool(fields)):
-        return _customer_reply(
-            ticket, regulation, person=person, body=body, channel=channel,
-            attachments=attachments, fields=fields, moment=moment,
-        )  # fmt: skip
+    return regulation
 
 
-def _customer_reply(
+def _reply_draft(
     ticket: Ticket,
     regulation: Regulation,
     *,
@@ -756,15 +801,12 @@ def _customer_reply(
     body: str,
     channel: str,
     attachments: Sequence[UploadedFile],
-    fields: dict[str, Any] | None,
     moment: datetime,
-) -> Message:
-    if fields:
-        _merge_fields(ticket, regulation, fields, at=moment, person=person)
+) -> ReplyDraft:
     # The history is read once: it says whether an agent ever took the request, and with the
     # events below it gives the clocks.
     history = _history(ticket)
-    message = Message.objects.create(
+    message = Message(
         ticket=ticket,
         kind=Message.Kind.CUSTOMER,
         author_person=person,
@@ -772,19 +814,18 @@ def _customer_reply(
         body=body.strip(),
         created_at=moment,
     )
-    _store_attachments(message, regulation, attachments)
     events: list[TicketEvent] = []
-    reopened = None
     if ticket.status == Status.RESOLVED:
-        reopened = TicketEvent(
-            ticket=ticket,
-            kind=Kind.REOPENED,
-            at=moment,
-            actor_person=person,
-            public=True,
-            data={"message": message.pk},
+        events.append(
+            TicketEvent(
+                ticket=ticket,
+                kind=Kind.REOPENED,
+                at=moment,
+                actor_person=person,
+                public=True,
+                data={},
+            )
         )
-        events.append(reopened)
         ticket.status = Status.ACCEPTED
         ticket.resolved_at = None
     elif ticket.status in (Status.ANSWERED, Status.WAITING_FOR_CUSTOMER):
@@ -807,27 +848,76 @@ def _customer_reply(
                 data={"to": new.value, "from": old},
             )
         )
-    said = TicketEvent(
-        ticket=ticket,
-        kind=Kind.CUSTOMER_MESSAGE,
-        at=moment,
-        actor_person=person,
-        public=True,
-        data={"message": message.pk},
+    events.append(
+        TicketEvent(
+            ticket=ticket,
+            kind=Kind.CUSTOMER_MESSAGE,
+            at=moment,
+            actor_person=person,
+            public=True,
+            data={},
+        )
     )
-    events.append(said)
-    _events(events)
-    if reopened is not None:
-        _notify(ticket, "reopened", reopened)
-    _notify(ticket, "customer_replied", said)
     ticket.updated_at = moment
-    clock_fields = _clocks_set(ticket, _core_history([*history, *events]), now=moment)
-    ticket.save(update_fields=["status", "resolved_at", "updated_at", *clock_fields])
-    if fields:  # the document holds the field values too
-        search_index_update(ticket)
+    return ReplyDraft(ticket, message, events, history, attachments, regulation, moment)
+
+
+# What a requester's message changes on its ticket.
+_REPLY_FIELDS = ["status", "resolved_at", "updated_at"]
+
+
+def customer_replies_register(
+    *, drafts: Sequence[ReplyDraft], reindex: bool = False
+) -> list[Ticket]:
+    """Store drafted requester messages (at most one a ticket): their messages, events,
+    notifications, the tickets' status and clocks, and the search documents, one statement per
+    table for all of them. ``reindex`` rebuilds the documents (fields changed) instead of
+    appending the messages. Returns the tickets, in order."""
+    from regdesk.core.regulation import NotificationEvent
+    from regdesk.notifications.services import Occurrence, TicketOccurrence, notify_tickets
+
+    if not drafts:
+        return []
+    with transaction.atomic(savepoint=False):
+        Message.objects.bulk_create([draft.message for draft in drafts])
+        for draft in drafts:
+            if draft.attachments:
+                _store_attachments(draft.message, draft.regulation, draft.attachments)
+            for event in draft.events:
+                if event.kind in (Kind.REOPENED, Kind.CUSTOMER_MESSAGE):
+                    event.data = {"message": draft.message.pk}
+        _events([event for draft in drafts for event in draft.events])
+        items = []
+        fields: set[str] = set(_REPLY_FIELDS)
+        for draft in drafts:
+            ticket = draft.ticket
+            for event in draft.events:
+                if event.kind == Kind.REOPENED:
+                    occurrence = Occurrence(NotificationEvent.REOPENED, f"ev{event.pk}", {})
+                elif event.kind == Kind.CUSTOMER_MESSAGE:
+                    occurrence = Occurrence(NotificationEvent.CUSTOMER_REPLIED, f"ev{event.pk}", {})
+                else:
+                    continue
+                items.append(TicketOccurrence(ticket, occurrence))
+            history = _core_history([*draft.history, *draft.events])
+            fields.update(_clocks_set(ticket, history, now=draft.moment))
+        notify_tickets(items=items)
+        tickets = [draft.ticket for draft in drafts]
+        _tickets_save(tickets, sorted(fields))
+        if reindex:
+            for ticket in tickets:
+                search_index_update(ticket)
+        else:
+            search_index_append_many(texts=[(d.ticket, d.message.body) for d in drafts])
+    return tickets
+
+
+def _tickets_save(tickets: list[Ticket], fields: list[str]) -> None:
+    """Store these fields of the tickets: one UPDATE for several."""
+    if len(tickets) == 1:
+        tickets[0].save(update_fields=fields)
     else:
-        search_index_append(ticket, text=message.body)
-    return message
+        Ticket.objects.bulk_update(tickets, fields)
 
 
 def _merge_fields(
