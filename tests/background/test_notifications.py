@@ -58,7 +58,7 @@ def test_links_in_notifications_are_the_ticket_pages(settings: Any) -> None:
 
     from regdesk.notifications.services import ticket_link
 
-    _, person, ticket = service_desk_ticket()
+    _desk, _person, ticket = service_desk_ticket()
     agent_page = settings.BASE_URL + reverse("workspace:ticket", args=[ticket.reference])
     customer_page = settings.BASE_URL + reverse("portal:ticket", args=[ticket.public_key])
     assert ticket_link(ticket, for_agent=True) == agent_page

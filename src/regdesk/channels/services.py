@@ -19,7 +19,6 @@ A channel's handler is registered with ``handler_register`` by the app that owns
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -29,9 +28,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from regdesk.bulk import rows_update
 from regdesk.channels.models import Inbound
 from regdesk.desks.models import Desk
 from regdesk.tickets.models import Ticket
@@ -457,52 +457,26 @@ def _prepare(rows: list[Inbound], memo: dict[Any, Any]) -> None:
             memo.clear()
 
 
-# What processing writes on a row (the original and its key never change), with the
-# PostgreSQL type each value is cast to in the batch's one UPDATE.
-OUTCOME_COLUMNS = {
-    "state": "text",
-    "outcome": "text",
-    "result": "text",
-    "error": "text",
-    "warnings": "jsonb",
-    "ticket_id": "bigint",
-    "desk_id": "bigint",
-    "sender": "text",
-    "subject": "text",
-    "participants": "jsonb",
-    "attempts": "integer",
-    "processed_at": "timestamptz",
-}
+# What processing writes on a row (the original and its key never change).
+OUTCOME_FIELDS = [
+    "state",
+    "outcome",
+    "result",
+    "error",
+    "warnings",
+    "ticket",
+    "desk",
+    "sender",
+    "subject",
+    "participants",
+    "attempts",
+    "processed_at",
+]
 
 
 def _outcomes_write(rows: list[Inbound]) -> None:
-    """Store the batch's outcomes: one UPDATE … FROM (VALUES …) on PostgreSQL (Django's
-    bulk_update builds a CASE per column and row, slower than the batch's processing), one
-    UPDATE per row elsewhere."""
-    if not rows:
-        return
-    if connection.vendor != "postgresql":
-        for row in rows:
-            Inbound.objects.filter(pk=row.pk).update(
-                **{column: getattr(row, column) for column in OUTCOME_COLUMNS}
-            )
-        return
-    columns = list(OUTCOME_COLUMNS)
-    placeholders = ", ".join(f"%s::{OUTCOME_COLUMNS[c]}" for c in columns)
-    values = ", ".join(f"(%s::bigint, {placeholders})" for _row in rows)
-    assignments = ", ".join(f"{c} = v.{c}" for c in columns)
-    params: list[Any] = []
-    for row in rows:
-        params.append(row.pk)
-        for column in columns:
-            value = getattr(row, column)
-            params.append(json.dumps(value) if OUTCOME_COLUMNS[column] == "jsonb" else value)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {Inbound._meta.db_table} AS i SET {assignments} "
-            f"FROM (VALUES {values}) AS v(id, {', '.join(columns)}) WHERE i.id = v.id",
-            params,
-        )
+    """Store the batch's outcomes (one UPDATE on PostgreSQL)."""
+    rows_update(rows=rows, fields=OUTCOME_FIELDS)
 
 
 def inbound_retry(*, inbound_id: int) -> Inbound:

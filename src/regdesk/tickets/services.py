@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from regdesk.bulk import rows_update
 from regdesk.core.clocks import ClockState, TicketFacts, evaluate_clocks
 from regdesk.core.clocks import EventKind as CoreEvent
 from regdesk.core.clocks import TicketEvent as CoreTicketEvent
@@ -903,21 +904,13 @@ def customer_replies_register(
             fields.update(_clocks_set(ticket, history, now=draft.moment))
         notify_tickets(items=items)
         tickets = [draft.ticket for draft in drafts]
-        _tickets_save(tickets, sorted(fields))
+        rows_update(rows=tickets, fields=sorted(fields))
         if reindex:
             for ticket in tickets:
                 search_index_update(ticket)
         else:
             search_index_append_many(texts=[(d.ticket, d.message.body) for d in drafts])
     return tickets
-
-
-def _tickets_save(tickets: list[Ticket], fields: list[str]) -> None:
-    """Store these fields of the tickets: one UPDATE for several."""
-    if len(tickets) == 1:
-        tickets[0].save(update_fields=fields)
-    else:
-        Ticket.objects.bulk_update(tickets, fields)
 
 
 def _merge_fields(
