@@ -110,6 +110,34 @@ def test_missing_revoked_and_expired_tokens_are_401_in_the_error_shape(
     assert Api(expiring).call("GET", "/tickets")[0] == 401
 
 
+def test_a_token_in_use_is_refused_as_soon_as_it_is_revoked(world: dict[str, Any]) -> None:
+    api_client = Api(world["tokens"]["agent"])
+    assert api_client.call("GET", "/tickets")[0] == 200  # what it stands for is remembered
+    token_revoke(token=ApiToken.objects.get(name="agent"))
+    assert api_client.call("GET", "/tickets")[0] == 401
+
+
+def test_principal_cache_gives_each_request_its_own_copy_and_can_be_off(
+    world: dict[str, Any], settings: Any
+) -> None:
+    from regdesk.api.auth import _principal
+    from regdesk.api.services import token_digest
+
+    digest = token_digest(world["tokens"]["agent"])
+    first, second = _principal(digest), _principal(digest)
+    assert first is not None
+    assert second is not None
+    assert first.pk == second.pk
+    assert first is not second
+    assert first.user is not second.user
+    # remembered: a user deactivated in another process is seen within the TTL; with the
+    # cache off, at once
+    settings.REGDESK_API_AUTH_CACHE_SECONDS = 0
+    world["agent"].is_active = False
+    world["agent"].save(update_fields=["is_active"])
+    assert Api(world["tokens"]["agent"]).call("GET", "/tickets")[0] == 401
+
+
 def test_read_scope_cannot_write(world: dict[str, Any]) -> None:
     _, reader = token_create(user=world["agent"], name="reader", scope="read")
     ref = world["ticket"].reference

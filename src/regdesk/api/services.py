@@ -51,6 +51,12 @@ def token_create(
 
 
 def token_revoke(*, token: ApiToken) -> None:
+    """Revoke a token: refused from now on by this process, by the others within the API's
+    principal cache TTL (REGDESK_API_AUTH_CACHE_SECONDS)."""
+    from regdesk.api.auth import principal_forget
+
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+    transaction.on_commit(lambda: principal_forget(token.digest))
+    principal_forget(token.digest)

@@ -157,6 +157,10 @@ WHITENOISE_USE_FINDERS = not (STATIC_ROOT.is_dir() and any(STATIC_ROOT.iterdir()
 MEDIA_URL = "media/"
 MEDIA_ROOT = DATA_DIR / "media"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Seconds a process remembers what an API token stands for (its user, their desks): a token
+# revoked, a user deactivated or a membership changed elsewhere takes this long to be seen by
+# the other processes. 0: read on every request.
+REGDESK_API_AUTH_CACHE_SECONDS = env_int("REGDESK_API_AUTH_CACHE_SECONDS", 5, minimum=0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("REGDESK_MAX_UPLOAD_MB", 50, minimum=1) * 1024 * 1024
 
 EMAIL_BACKEND = env_str("REGDESK_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
