@@ -253,6 +253,38 @@ def test_cursor_pagination_walks_every_ticket_once(world: dict[str, Any]) -> Non
     assert agent.call("GET", "/tickets?cursor=garbage")[0] == 422
 
 
+def test_the_list_shows_each_ticket_as_its_own_page_does(world: dict[str, Any]) -> None:
+    from regdesk.tickets.services import ticket_assign, ticket_merge
+
+    # Given tickets with every relation the list shows: an organisation, an assignee, fields,
+    # and one merged into another
+    duplicate = ticket_create(
+        desk=world["desk"],
+        requester=world["customer"],
+        request_type="incident",
+        subject="VPN is down again",
+        body="Same as before",
+        channel="widget",
+    )
+    ticket_assign(ticket=world["ticket"], actor=world["agent"], assignee=world["agent"])
+    ticket_merge(source=duplicate, target=world["ticket"], actor=world["agent"])
+    agent = Api(world["tokens"]["agent"])
+    # When the agent lists them and opens each
+    status, page = agent.call("GET", "/tickets?limit=50")
+    assert status == 200
+    assert len(page["items"]) == 2
+    # Then each list item is what the ticket's own page shows
+    for item in page["items"]:
+        status, single = agent.call("GET", f"/tickets/{item['reference']}")
+        assert status == 200
+        assert item == {key: single[key] for key in item}
+    merged = next(i for i in page["items"] if i["reference"] == duplicate.reference)
+    assert merged["merged_into"] == world["ticket"].reference
+    assigned = next(i for i in page["items"] if i["reference"] == world["ticket"].reference)
+    assert assigned["assignee"] == world["agent"].username
+    assert assigned["organisation"] == "Acme"
+
+
 def test_request_types_describe_the_form(world: dict[str, Any]) -> None:
     _, types = Api(world["tokens"]["customer"]).call("GET", "/desks/berlin/request-types")
     assert {t["id"] for t in types} == {"incident", "service-request"}
