@@ -10,7 +10,7 @@ import base64
 import binascii
 import functools
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from django.contrib.auth.models import User
@@ -280,15 +280,22 @@ def _page(ordered: QuerySet[Ticket], size: int) -> list[dict[str, Any]]:
 @functools.cache
 def _page_sql() -> tuple[str, list[str], list[tuple[str, Any]]]:
     """The page query's SQL (ids as one array parameter), its column names as ``values()``
-    names them, and the conversions Django would apply (JSON text to values)."""
+    names them, and the conversions to apply (JSON text to values, instants to datetimes)."""
     quote = connection.ops.quote_name
     meta = Ticket._meta
     selects, names, converters = [], [], []
     for name in _COLUMNS:
         field = meta.get_field(name)
-        selects.append(f"t.{quote(field.column)}")
+        kind = field.get_internal_type()
+        if kind == "DateTimeField":
+            # as whole microseconds since the epoch: Django's loader of timestamptz values
+            # parses text in Python, a quarter of the page's CPU
+            selects.append(f"(extract(epoch from t.{quote(field.column)}) * 1000000)::bigint")
+            converters.append((name, _instant))
+        else:
+            selects.append(f"t.{quote(field.column)}")
         names.append(name)
-        if field.get_internal_type() == "JSONField":
+        if kind == "JSONField":
             converters.append((name, _json_value))
     joins = []
     for alias, (name, expression) in enumerate(_RELATED.items()):
@@ -308,6 +315,13 @@ def _page_sql() -> tuple[str, list[str], list[tuple[str, Any]]]:
         "WHERE t.id = ANY(%s)"
     )
     return sql, names, converters
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _instant(microseconds: int | None) -> datetime | None:
+    return None if microseconds is None else _EPOCH + timedelta(microseconds=microseconds)
 
 
 def _json_value(value: Any) -> Any:
