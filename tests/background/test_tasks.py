@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -59,9 +59,8 @@ def test_database_backend_delivers_after_commit(smtp_server: Inbox) -> None:
 
     with override_settings(TASKS=DATABASE_TASKS):
         ticket = _register()
-        queued = DBTaskResult.objects.filter(task_path__endswith="notifications_deliver")
-        assert queued.count() == 1  # enqueued on commit, carrying the notifications' ids
-        assert queued.get().args_kwargs["args"] == [[Notification.objects.get(ticket=ticket).pk]]
+        queued = DBTaskResult.objects.filter(task_path__endswith="notifications_sweep")
+        assert queued.count() == 1  # a sweep of the pending notifications, asked on commit
         call_command("db_worker", "--batch", "--interval", "0")
     assert Notification.objects.get(ticket=ticket).state == Notification.State.SENT
     assert [m["Subject"] for m in smtp_server.messages] == [
@@ -74,7 +73,7 @@ class _Rollback(Exception):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_one_delivery_task_per_transaction_and_nothing_rolled_back_is_sent(
+def test_one_sweep_queued_at_a_time_and_nothing_rolled_back_is_sent(
     smtp_server: Inbox,
 ) -> None:
     from django.db import transaction
@@ -87,28 +86,59 @@ def test_one_delivery_task_per_transaction_and_nothing_rolled_back_is_sent(
             _register(desk)
             raise _Rollback
 
+    def queued() -> int:
+        return DBTaskResult.objects.filter(
+            task_path__endswith="notifications_sweep", status="READY"
+        ).count()
+
     with override_settings(TASKS=DATABASE_TASKS):
-        # a whole transaction rolled back: its batch must not reach the next one
+        # Given a whole transaction rolled back: it asks for nothing
         with pytest.raises(_Rollback):
             register_and_roll_back()
+        assert queued() == 0
+        # When a transaction commits with a savepoint rolled back inside it, and two more
+        # commit while its sweep is still queued
         with transaction.atomic():
             first = _register(desk)
             with pytest.raises(_Rollback):
-                register_and_roll_back()  # a savepoint inside a transaction that commits
+                register_and_roll_back()
             second = _register(desk)
-        queued = DBTaskResult.objects.filter(task_path__endswith="notifications_deliver")
-        assert queued.count() == 1
-        ids = queued.get().args_kwargs["args"][0]
-        kept = list(Notification.objects.order_by("pk").values_list("pk", flat=True))
-        assert len(kept) == 2
-        # the savepoint's id may ride along (SQLite reuses it for the next row): each id once
-        assert set(kept) <= set(ids)
-        assert len(ids) == len(set(ids)) <= 3
+        third, fourth = _register(desk), _register(desk)
+        # Then one sweep is queued for all of them, and it sends exactly what was committed
+        assert queued() == 1
         call_command("db_worker", "--batch", "--interval", "0")
-    assert sorted(m["Subject"] for m in smtp_server.messages) == sorted(
-        f"[{t.reference}] Your request is registered" for t in (first, second)
-    )
-    assert set(Notification.objects.values_list("state", flat=True)) == {"sent"}
+        assert sorted(m["Subject"] for m in smtp_server.messages) == sorted(
+            f"[{t.reference}] Your request is registered" for t in (first, second, third, fourth)
+        )
+        assert set(Notification.objects.values_list("state", flat=True)) == {"sent"}
+        # and once it ran, the next commit asks for the next sweep
+        fifth = _register(desk)
+        assert queued() == 1
+        call_command("db_worker", "--batch", "--interval", "0")
+    assert Notification.objects.get(ticket=fifth).state == Notification.State.SENT
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sweep_asked_for_long_ago_and_never_run_is_asked_for_again(
+    smtp_server: Inbox,
+) -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    from regdesk.notifications.models import DeliverySweep
+    from regdesk.notifications.services import SWEEP_STALE
+
+    with override_settings(TASKS=DATABASE_TASKS):
+        # Given a sweep asked for, whose task was lost with its process
+        asked = datetime.now(UTC) - SWEEP_STALE - timedelta(seconds=1)
+        DeliverySweep.objects.update_or_create(pk=1, defaults={"requested_at": asked})
+        # When a request is registered
+        ticket = _register()
+        # Then a sweep is queued again, and it delivers
+        queued = DBTaskResult.objects.filter(task_path__endswith="notifications_sweep")
+        assert queued.count() == 1
+        call_command("db_worker", "--batch", "--interval", "0")
+    assert Notification.objects.get(ticket=ticket).state == Notification.State.SENT
+    assert DeliverySweep.objects.get(pk=1).requested_at is None
 
 
 @pytest.mark.skipif(not _redis_up(), reason="needs Redis on 127.0.0.1:6379")

@@ -68,3 +68,12 @@ class NotificationPreference(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "event"], name="unique_notification_pref")
         ]
+
+
+class DeliverySweep(models.Model):
+    """One row: when a sweep of the pending notifications was asked for and is still queued
+    (null: none is). A transaction's notifications ask for a sweep only when none is queued,
+    so a busy desk's mail goes out in batches, one task for many."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    requested_at = models.DateTimeField(null=True, blank=True)

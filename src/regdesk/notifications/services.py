@@ -20,7 +20,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix, get_urlconf, reverse
@@ -28,10 +28,10 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from regdesk.core.regulation import NotificationEvent, Regulation, local_text
-from regdesk.delivery import delivery_claim, delivery_stale_ids
+from regdesk.delivery import delivery_claim, delivery_claim_many, delivery_stale_ids
 from regdesk.desks.selectors import regulation_version
 from regdesk.directory.models import AgentMembership, Person, PersonEmail
-from regdesk.notifications.models import Notification, NotificationPreference
+from regdesk.notifications.models import DeliverySweep, Notification, NotificationPreference
 from regdesk.tickets.models import Ticket
 
 logger = logging.getLogger(__name__)
@@ -497,27 +497,23 @@ def _insert_new(notifications: list[Notification]) -> list[Notification]:
     return created
 
 
-# The notifications a transaction creates go to the workers as one task once it commits.
+# The notifications a transaction creates ask for a sweep once it commits.
 @dataclass
 class _Deliveries:
     ids: list[int]
 
     def flush(self) -> None:
-        from regdesk.notifications.tasks import notifications_deliver
-
         if self.ids:
-            # SQLite hands a rolled-back id out again: each id once
-            notifications_deliver.enqueue(list(dict.fromkeys(self.ids)))
             self.ids = []
+            sweep_request()
 
 
 def _deliver_on_commit(notification_id: int) -> None:
-    """Queue a delivery for when the transaction commits, with the others of the transaction.
+    """Have the notification delivered once the transaction commits: the commit asks for a
+    sweep of the pending notifications (``sweep_request``), once per transaction.
 
-    The batch lives as long as its commit hook: once the hook has run, or was dropped with a
-    rolled-back transaction or savepoint, the next id starts a new batch, so nothing rolled back
-    with its transaction is handed out. An id rolled back with a savepoint inside a transaction
-    that commits rides along and is skipped by the worker (there is no row to claim).
+    The request lives as long as its commit hook: a rolled-back transaction asks for nothing,
+    and what it wrote is gone, so nothing rolled back is sent.
     """
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
@@ -586,17 +582,26 @@ def thread_id(ticket: Ticket) -> str:
     return thread_root(ticket.reference)
 
 
-def _references(ticket: Ticket, root: str) -> str:
-    """The thread root and the customer's own mail on the ticket, so every client threads the
-    conversation, and a reply to any of it comes back to the ticket."""
+def _references_many(tickets: Iterable[Ticket]) -> dict[int, list[str]]:
+    """The Message-IDs of the customers' own mail on these tickets (the first 20 of each), in
+    one query: with the thread root they make a notification's References, so every client
+    threads the conversation and a reply to any of it comes back to the ticket."""
     from regdesk.channels.models import Inbound
 
-    theirs = Inbound.objects.filter(ticket=ticket, channel="email").order_by("received_at")
-    ids = [f"<{key}>" for key in theirs.values_list("key", flat=True)[:20]]
-    return " ".join([root, *[i for i in ids if not i.startswith("<sha256:")]])
+    found: dict[int, list[str]] = {ticket.pk: [] for ticket in tickets}
+    if not found:
+        return found
+    theirs = Inbound.objects.filter(ticket_id__in=found, channel="email").order_by("received_at")
+    for ticket_id, key in theirs.values_list("ticket_id", "key"):
+        keys = found[ticket_id]
+        if len(keys) < 20 and not key.startswith("sha256:"):
+            keys.append(f"<{key}>")
+    return found
 
 
-def _mail_headers(notification: Notification) -> tuple[dict[str, str], str]:
+def _mail_headers(
+    notification: Notification, references: dict[int, list[str]]
+) -> tuple[dict[str, str], str]:
     """(headers, from address) for one notification."""
     from regdesk.channels.threading import message_id
 
@@ -608,7 +613,7 @@ def _mail_headers(notification: Notification) -> tuple[dict[str, str], str]:
         headers |= {
             "Message-ID": message_id(ticket.reference, notification.pk),
             "In-Reply-To": root,
-            "References": _references(ticket, root),
+            "References": " ".join([root, *references.get(ticket.pk, [])]),
             "X-Regdesk-Ticket": ticket.reference,
         }
         if notification.event in CONVERSATION_EVENTS and notification.recipient_person_id:
@@ -626,50 +631,135 @@ LEASE = timedelta(minutes=5)
 
 
 def notifications_send(*, notification_ids: list[int]) -> list[str]:
-    """Deliver several notifications over one mail connection; one that fails is retried
-    alone and never holds the others back."""
-    from django.core.mail import get_connection
+    """Deliver several notifications over one mail connection: claimed in one statement, the
+    sent ones recorded in one; one that fails is retried alone and never holds the others back.
+    Returns an outcome per id, in order."""
+    claimed = delivery_claim_many(
+        Notification, pks=list(dict.fromkeys(notification_ids)), now=timezone.now(), lease=LEASE
+    )
+    outcomes = _send_claimed(claimed)
+    busy = "not claimable (sent, or being sent by another worker)"
+    return [outcomes.get(pk, busy) for pk in notification_ids]
 
-    results: list[str] = []
-    connection = get_connection()
+
+def notifications_send_pending(*, rounds: int = 50) -> int:
+    """A sweep: deliver every pending notification, ``SWEEP_BATCH`` at a time; returns how
+    many were sent. The request is cleared first, so a notification committed from now on asks
+    for the next sweep; more than ``rounds`` batches left ask for another at the end."""
+    DeliverySweep.objects.filter(pk=1).update(requested_at=None)
+    sent = 0
+    for _round in range(rounds):
+        claimed = delivery_claim_many(
+            Notification, now=timezone.now(), lease=LEASE, limit=SWEEP_BATCH
+        )
+        sent += sum(1 for outcome in _send_claimed(claimed).values() if outcome == "sent")
+        if len(claimed) < SWEEP_BATCH:
+            return sent
+    sweep_request()
+    return sent
+
+
+# Notifications claimed and sent together by a sweep.
+SWEEP_BATCH = 200
+# A sweep asked for this long ago and not begun is asked for again (its task was lost with a
+# process, or its queue is down): nothing waits on a request that will never run.
+SWEEP_STALE = timedelta(seconds=60)
+
+
+def sweep_request() -> None:
+    """Ask for a sweep of the pending notifications, unless one is queued: one statement (an
+    upsert that answers only when it asked), and a task only then."""
+    from regdesk.notifications.tasks import notifications_sweep
+
+    now = timezone.now()
+    table = connection.ops.quote_name(DeliverySweep._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (id, requested_at) VALUES (1, %s) ON CONFLICT (id) DO UPDATE "
+            f"SET requested_at = EXCLUDED.requested_at WHERE {table}.requested_at IS NULL "
+            f"OR {table}.requested_at < %s RETURNING id",
+            [now, now - SWEEP_STALE],
+        )
+        asked = cursor.fetchone() is not None
+    if not asked:
+        return
     try:
-        connection.open()
-    except Exception:  # each send tries again on its own and records the server's error
-        logger.warning("mail server unavailable for a batch of %s", len(notification_ids))
-    try:
-        for notification_id in notification_ids:
-            try:
-                results.append(
-                    notification_send(notification_id=notification_id, connection=connection)
-                )
-            except Exception:  # claimed and left: the stale-lease sweep hands it out again
-                logger.exception("delivery of notification %s failed", notification_id)
-                results.append("error")
-    finally:
-        connection.close()
-    return results
+        notifications_sweep.enqueue()
+    except Exception:
+        # not queued: the next transaction asks again (and the stale sweep finds them)
+        DeliverySweep.objects.filter(pk=1).update(requested_at=None)
+        raise
 
 
-def notification_send(*, notification_id: int, connection: Any = None) -> str:
-    """Deliver one notification; safe to run twice (claimed with a conditional update)."""
+def notification_send(*, notification_id: int) -> str:
+    """Deliver one notification (its retry); safe to run twice (claimed with a conditional
+    update)."""
     now = timezone.now()
     if not delivery_claim(Notification, pk=notification_id, now=now, lease=LEASE):
         return "not claimable (sent, or being sent by another worker)"
-    notification = Notification.objects.select_related("ticket__desk").get(pk=notification_id)
+    return _send_claimed([notification_id]).get(notification_id, "error")
+
+
+def _send_claimed(ids: list[int]) -> dict[int, str]:
+    """Send notifications this worker claimed, email over one connection (opened when the
+    first one needs it); the sent ones are recorded in one statement."""
+    from django.core.mail import get_connection
+
+    if not ids:
+        return {}
+    rows = Notification.objects.select_related("ticket__desk").filter(pk__in=ids).order_by("pk")
+    notifications = list(rows)
+    references = _references_many([n.ticket for n in notifications if n.ticket is not None])
+    outcomes: dict[int, str] = {}
+    sent: list[Notification] = []
+    mail = None
+    try:
+        for notification in notifications:
+            if mail is None and notification.channel != "telegram":
+                mail = get_connection()
+                try:
+                    mail.open()
+                except Exception:  # each send tries again on its own and records the error
+                    logger.warning("mail server unavailable for a batch of %s", len(ids))
+            try:
+                outcomes[notification.pk] = _deliver(notification, mail, references)
+            except Exception:  # claimed and left: the stale-lease sweep hands it out again
+                logger.exception("delivery of notification %s failed", notification.pk)
+                outcomes[notification.pk] = "error"
+                continue
+            if outcomes[notification.pk] == "sent":
+                sent.append(notification)
+    finally:
+        if mail is not None:
+            mail.close()
+    if sent:
+        sent_at = timezone.now()
+        Notification.objects.filter(pk__in=[n.pk for n in sent]).update(
+            state=Notification.State.SENT, sent_at=sent_at, attempts=F("attempts") + 1
+        )
+        for notification in sent:
+            if notification.event == Event.REGISTERED.value and notification.recipient_person_id:
+                _acknowledged(notification, sent_at)
+    return outcomes
+
+
+def _deliver(notification: Notification, mail: Any, references: dict[int, list[str]]) -> str:
+    """Hand one claimed notification to its channel: "sent", or "failed" with the error
+    recorded and a retry queued (given up after ``MAX_ATTEMPTS``)."""
     try:
         if notification.channel == "telegram":
             from regdesk.telegram.delivery import telegram_send
 
             telegram_send(notification=notification)
         else:
-            headers, sender = _mail_headers(notification)
+            headers, sender = _mail_headers(notification, references)
             EmailMessage(
                 subject=notification.subject,
                 body=notification.body,
                 from_email=sender,
                 to=[notification.address],
                 headers=headers,
-                connection=connection,
+                connection=mail,
             ).send(fail_silently=False)
     except Exception as exc:  # the server's problem is recorded, the send retried
         attempts = notification.attempts + 1
@@ -682,12 +772,6 @@ def notification_send(*, notification_id: int, connection: Any = None) -> str:
         if not gave_up:
             _enqueue_delivery(notification.pk, delay=timedelta(seconds=30 * 2**attempts))
         return "failed"
-    sent_at = timezone.now()
-    Notification.objects.filter(pk=notification.pk).update(
-        state=Notification.State.SENT, sent_at=sent_at, attempts=notification.attempts + 1
-    )
-    if notification.event == Event.REGISTERED.value and notification.recipient_person_id:
-        _acknowledged(notification, sent_at)
     return "sent"
 
 

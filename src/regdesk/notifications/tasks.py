@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from regdesk.notifications.services import notification_send, notifications_send
+from regdesk.notifications.services import (
+    notification_send,
+    notifications_send,
+    notifications_send_pending,
+)
 
 
 @task()
@@ -14,5 +18,11 @@ def notification_deliver(notification_id: int) -> str:
 
 @task()
 def notifications_deliver(notification_ids: list[int]) -> list[str]:
-    """The notifications one transaction created (one task, one mail connection)."""
+    """These notifications (one task, one mail connection): tasks queued before sweeps."""
     return notifications_send(notification_ids=notification_ids)
+
+
+@task()
+def notifications_sweep() -> int:
+    """Every pending notification (asked for by the transactions that made them)."""
+    return notifications_send_pending()
