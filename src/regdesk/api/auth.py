@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import prefetch_related_objects
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja.security import APIKeyCookie, HttpBearer
@@ -85,6 +86,9 @@ def _principal(digest: str) -> ApiToken | None:
         ApiToken.objects.filter(pk=found.pk).update(last_used_at=moment)
         found.last_used_at = moment
     agent_desk_ids(found.user)  # remembered on the user
+    person = getattr(found.user, "person", None)
+    if person is not None:  # the requester's addresses, which registering a request reads
+        prefetch_related_objects([person], "emails")
     _desk_ids(found)  # remembered on the token
     if ttl > 0:
         if len(_principals) >= _PRINCIPALS_MAX:

@@ -337,9 +337,10 @@ def _related_references(rows: list[dict[str, Any]]) -> dict[int, str]:
 
 
 def _desk_for(request: HttpRequest, slug: str) -> Desk:
-    desk = Desk.objects.filter(slug=slug, is_active=True).first()
-    if desk is None:
-        raise Http404
+    try:
+        desk = Desk.objects.get(slug=slug, is_active=True)
+    except Desk.DoesNotExist:
+        raise Http404 from None
     token_desks = token_desk_ids(request)
     if token_desks is not None and desk.pk not in token_desks:
         raise Http404
