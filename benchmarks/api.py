@@ -14,13 +14,15 @@ the way), and starts the server as an operator would:
   with one ``regdesk worker`` beside it for the background tasks, as documented;
 * ``serve``: ``regdesk serve`` (waitress, 8 threads, its in-process worker thread).
 
-Then 8 client threads (a connection each: the standard library's ``http.client``, or
-``httpx`` with --client httpx) register requests with POST /api/v1/tickets as customers for
---duration seconds, and list GET /api/v1/tickets?limit=50 as agents for --duration seconds; each
-phase starts with 2 s of warm-up that are not counted. The clients run on the same machine as
-the server and the database, in one process: on a busy machine the figures say more about the
-machine than about regdesk (the load average is printed with them), and the clients' own CPU
-per request is printed beside the server's and PostgreSQL's.
+Then 8 clients, a connection each, register requests with POST /api/v1/tickets as customers
+for --duration seconds, and list GET /api/v1/tickets?limit=50 as agents for --duration seconds;
+each phase starts with 2 s of warm-up that are not counted. The clients are wrk (Debian's
+package, when installed: a C thread per client, about 0.2 ms of CPU a request) or, with
+--client http.client or httpx, threads of this Python process (0.6-2 ms a request, and one
+interpreter's lock for all eight). They run on the same machine as the server and the
+database: on a busy machine the figures say more about the machine than about regdesk (the load
+average is printed with them), and the clients' own CPU per request is printed beside the
+server's and PostgreSQL's.
 
 --profile N registers N requests through Django's test client in this process: wall and CPU
 time per request, SQL statements per request, and a cProfile (CPU time) of where it goes.
@@ -33,6 +35,7 @@ import argparse
 import http.client
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -253,6 +256,7 @@ class Phase:
     worker_cpu_s: float = 0.0  # of which the background worker beside gunicorn
     db_cpu_s: float = 0.0  # PostgreSQL's backends on the benchmark database
     client_cpu_s: float = 0.0  # the load generator (this process's client threads)
+    fixed_percentiles: dict[float, float] = field(default_factory=dict)
 
     @property
     def requests(self) -> int:
@@ -266,6 +270,8 @@ class Phase:
         return self.ok / self.seconds if self.seconds else 0.0
 
     def percentile(self, share: float) -> float:
+        if share in self.fixed_percentiles:  # reported by wrk
+            return self.fixed_percentiles[share]
         if not self.latencies_ms:
             return float("nan")
         ordered = sorted(self.latencies_ms)
@@ -431,6 +437,92 @@ def _run_phase(
     return phase
 
 
+# wrk: the load from a C client (8 threads, a connection each), lighter on the shared cores
+# than Python's; its Lua script sends each connection's own token and bodies, and reports.
+WRK_SCRIPT = """
+local tokens = {%(tokens)s}
+local create = %(create)s
+local desks = %(desks)d
+local count = 0
+function setup(thread)
+  thread:set("id", count)
+  count = count + 1
+end
+function init(args)
+  n = 0
+end
+function request()
+  n = n + 1
+  local headers = {["Authorization"] = "Bearer " .. tokens[(id %% #tokens) + 1]}
+  if not create then
+    return wrk.format("GET", "/api/v1/tickets?limit=50", headers)
+  end
+  headers["Content-Type"] = "application/json"
+  local body = string.format(
+    '{"desk": "bench%%d", "request_type": "incident", "subject": "Export stops at 80 %%%% '
+    .. '(client %%d, #%%d)", "body": "Since this morning the monthly export stops at 80 %%%% '
+    .. 'with an error message.", "priority": "high"}', id %% desks, id, n)
+  return wrk.format("POST", "/api/v1/tickets", headers, body)
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'RESULT {"requests": %%d, "failed": %%d, "p50": %%f, "p95": %%f, "p99": %%f}\\n',
+    summary.requests, e.status + e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+
+def _run_wrk_phase(
+    base: str,
+    tokens: list[str],
+    *,
+    seconds: float,
+    create: bool,
+    warmup: float,
+    desks: int = 1,
+    sessions: set[int] | None = None,
+    worker_sessions: set[int] | None = None,
+) -> Phase:
+    """The phase with wrk: a warm-up run, then the measured one (its own percentiles)."""
+    script = Path(tempfile.mkdtemp(prefix="regdesk-bench-wrk-")) / "phase.lua"
+    script.write_text(
+        WRK_SCRIPT
+        % {
+            "tokens": ", ".join(f'"{token}"' for token in tokens),
+            "create": "true" if create else "false",
+            "desks": desks,
+        }
+    )
+    clients = str(len(tokens))
+    command = ["wrk", "-t", clients, "-c", clients, "-s", str(script), f"{base}/api/v1/tickets"]
+    subprocess.run([*command[:1], "-d", f"{max(1, int(warmup))}s", *command[1:]],
+                   capture_output=True, check=True)  # fmt: skip
+    app_before, worker_before, db_before = _cpu_seconds(sessions or set(), worker_sessions or set())
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    run = subprocess.run(
+        [*command[:1], "-d", f"{max(1, int(seconds))}s", *command[1:]],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    elapsed = time.perf_counter() - started
+    app_after, worker_after, db_after = _cpu_seconds(sessions or set(), worker_sessions or set())
+    line = next(ln for ln in run.stdout.splitlines() if ln.startswith("RESULT "))
+    figures = json.loads(line.removeprefix("RESULT "))
+    phase = Phase(seconds=elapsed)
+    phase.ok = figures["requests"] - figures["failed"]
+    if figures["failed"]:
+        phase.errors["non-2xx or socket error"] = figures["failed"]
+    phase.fixed_percentiles = {0.50: figures["p50"], 0.95: figures["p95"], 0.99: figures["p99"]}
+    phase.app_cpu_s, phase.db_cpu_s = app_after - app_before, db_after - db_before
+    phase.worker_cpu_s = worker_after - worker_before
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    phase.client_cpu_s = (used.ru_utime + used.ru_stime) - (children.ru_utime + children.ru_stime)
+    shutil.rmtree(script.parent, ignore_errors=True)
+    return phase
+
+
 @dataclass
 class Result:
     label: str
@@ -457,19 +549,23 @@ def bench_server(kind: str, args: argparse.Namespace, log_dir: Path) -> Result:
         log_dir=log_dir,
     )  # fmt: skip
     try:
+        common: dict[str, Any] = {
+            "seconds": args.duration, "warmup": 2, "sessions": server.sessions,
+            "worker_sessions": server.worker_sessions,
+        }  # fmt: skip
+        run = _run_wrk_phase if args.client == "wrk" else _run_phase
+        if args.client != "wrk":
+            common["client_kind"] = args.client
         print(f"  {server.label}: creating for {args.duration:.0f} s ...", flush=True)
-        create = _run_phase(
-            server.base, world.customer_tokens, seconds=args.duration, create=True, warmup=2,
-            desks=args.desks, sessions=server.sessions, worker_sessions=server.worker_sessions,
-            client_kind=args.client,
-        )  # fmt: skip
+        create = run(server.base, world.customer_tokens, create=True, desks=args.desks, **common)
         backlog = _task_backlog()
+        # a full page for every agent (wrk checks only the status)
+        with _Client("http.client", server.base, world.agent_tokens[0]) as http:
+            status, body = http.call("GET", "/api/v1/tickets?limit=50")
+            if status != 200 or len(json.loads(body)["items"]) != 50:
+                raise SystemExit(f"the list answers {status}, not a full page: see the logs")
         print(f"  {server.label}: listing for {args.duration:.0f} s ...", flush=True)
-        listing = _run_phase(
-            server.base, world.agent_tokens, seconds=args.duration, create=False, warmup=2,
-            sessions=server.sessions, worker_sessions=server.worker_sessions,
-            client_kind=args.client,
-        )  # fmt: skip
+        listing = run(server.base, world.agent_tokens, create=False, **common)
     finally:
         server.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -547,10 +643,16 @@ def _server_version() -> str:
     return str(version)
 
 
+def _client_label(kind: str) -> str:
+    if kind == "wrk":
+        return "wrk, a thread and a connection each"
+    return f"{kind}, threads of one Python process"
+
+
 def report(results: list[Result], args: argparse.Namespace, version: str, load: str) -> None:
     print()
     print(f"regdesk API over HTTP: PostgreSQL {version}, {os.cpu_count()} cores, "
-          f"{args.clients} concurrent clients ({args.client}, one process) creating on "
+          f"{args.clients} concurrent clients ({_client_label(args.client)}) creating on "
           f"{args.desks} desk(s), {args.duration:.0f} s per phase after a 2 s warm-up; load "
           f"average before: {load}, after: {_load()}")  # fmt: skip
     header = (f"{'server':<38} {'created/s':>9} {'create p50/p95 ms':>18} "
@@ -625,8 +727,10 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--servers", default="gunicorn,serve", help="gunicorn,serve")
     parser.add_argument(
-        "--client", default="http.client", choices=["http.client", "httpx"],
-        help="the clients' HTTP library (default: the standard library's, the lighter load)",
+        "--client", default="wrk" if shutil.which("wrk") else "http.client",
+        choices=["wrk", "http.client", "httpx"],
+        help="the load generator: wrk (Debian's package; the default where installed, the "
+        "lightest load on the shared cores), or Python threads with http.client or httpx",
     )  # fmt: skip
     parser.add_argument(
         "--desks", type=int, default=1,
