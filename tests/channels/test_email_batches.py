@@ -176,6 +176,14 @@ def test_batches_smaller_than_a_segment_and_larger(wialon: Desk) -> None:
     assert Ticket.objects.count() == len(raws) - 1
 
 
+def _assert_one_insert_a_segment(inserts: list[str]) -> None:
+    """Two segments' rows: one INSERT each (SQLite splits one at its limit of parameters)."""
+    if connection.vendor == "postgresql":
+        assert len(inserts) == 2
+    else:
+        assert 2 <= len(inserts) < intake.SEGMENT
+
+
 def test_a_segments_requests_are_registered_together_in_message_order(wialon: Desk) -> None:
     customer(wialon, "anna@fleet.example")
     raws = [
@@ -185,7 +193,7 @@ def test_a_segments_requests_are_registered_together_in_message_order(wialon: De
     with CaptureQueriesContext(connection) as queries:
         rows = email_ingest_many(raws=raws, source="t")
     inserts = [q["sql"] for q in queries if q["sql"].startswith('INSERT INTO "tickets_ticket"')]
-    assert len(inserts) == 2  # one a segment
+    _assert_one_insert_a_segment(inserts)
     ordered = Ticket.objects.order_by("number")
     assert [t.subject for t in ordered] == [f"Issue {n}" for n in range(intake.SEGMENT * 2)]
     assert [row.result for row in rows if row] == [t.reference for t in ordered]
@@ -220,7 +228,7 @@ def test_a_segments_replies_are_registered_together(wialon: Desk) -> None:
     with CaptureQueriesContext(connection) as queries:
         rows = email_ingest_many(raws=replies, source="t")
     inserts = [q["sql"] for q in queries if q["sql"].startswith('INSERT INTO "tickets_message"')]
-    assert len(inserts) == 2  # one a segment
+    _assert_one_insert_a_segment(inserts)
     assert [row.result for row in rows if row] == [row.result for row in requests if row]
     for n, row in enumerate(requests):
         assert row is not None
