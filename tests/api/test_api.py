@@ -268,6 +268,17 @@ def test_the_list_shows_each_ticket_as_its_own_page_does(world: dict[str, Any]) 
     )
     ticket_assign(ticket=world["ticket"], actor=world["agent"], assignee=world["agent"])
     ticket_merge(source=duplicate, target=world["ticket"], actor=world["agent"])
+    # and instants whose fraction ends in a zero, or has none (written alike on both pages)
+    from datetime import UTC, datetime
+
+    from regdesk.tickets.models import Ticket
+
+    Ticket.objects.filter(pk=duplicate.pk).update(
+        updated_at=datetime(2026, 12, 2, 12, 55, 50, 524540, tzinfo=UTC)
+    )
+    Ticket.objects.filter(pk=world["ticket"].pk).update(
+        updated_at=datetime(2026, 12, 2, 12, 55, 51, tzinfo=UTC)
+    )
     agent = Api(world["tokens"]["agent"])
     # When the agent lists them and opens each
     status, page = agent.call("GET", "/tickets?limit=50")

@@ -285,10 +285,22 @@ def _page_json(ordered: QuerySet[Ticket], limit: int) -> HttpResponse:
     return HttpResponse(body, content_type="application/json")
 
 
-# The list's items as ``_out`` makes them, written by PostgreSQL (instants as to_json writes a
-# timestamptz in the connection's UTC: what ``iso`` writes); tests hold each item equal to the
-# ticket's own page. The second column is the last item's creation instant, in microseconds.
-_PAGE_JSON = """
+def _iso_sql(column: str) -> str:
+    """An instant as ``iso`` writes it (UTC, "+00:00", microseconds in six digits or none):
+    PostgreSQL's own JSON of a timestamptz drops a fraction's trailing zeros."""
+    utc = f"{column} AT TIME ZONE 'UTC'"
+    return (
+        f"CASE WHEN {column} IS NULL THEN NULL "
+        f"WHEN date_part('microseconds', {column})::bigint %% 1000000 = 0 "
+        f"""THEN to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"') """
+        f"""ELSE to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"') END"""
+    )
+
+
+# The list's items as ``_out`` makes them, written by PostgreSQL; tests hold each item equal
+# to the ticket's own page. The second column is the last item's creation instant, in
+# microseconds.
+_PAGE_JSON = f"""
 SELECT coalesce(json_agg(item ORDER BY ord), '[]')::text,
        (array_agg((extract(epoch from created_at) * 1000000)::bigint ORDER BY ord DESC))[1]
 FROM (
@@ -299,11 +311,11 @@ FROM (
     'requester', json_build_object('id', t.requester_id, 'name', r.full_name),
     'organisation', o.name, 'tier', t.tier, 'line', t.line, 'team', t.team,
     'assignee', u.username, 'channel', t.channel, 'language', t.language,
-    'regulation_version', v.version, 'created_at', t.created_at, 'updated_at', t.updated_at,
-    'resolved_at', t.resolved_at, 'next_due_at', t.next_due_at,
-    'next_due_clock', t.next_due_clock, 'breached', t.breached,
-    'out_of_lifecycle', t.out_of_lifecycle, 'lifecycle_note', t.lifecycle_note,
-    'merged_into', m.reference, 'split_from', sf.reference
+    'regulation_version', v.version, 'created_at', {_iso_sql("t.created_at")},
+    'updated_at', {_iso_sql("t.updated_at")}, 'resolved_at', {_iso_sql("t.resolved_at")},
+    'next_due_at', {_iso_sql("t.next_due_at")}, 'next_due_clock', t.next_due_clock,
+    'breached', t.breached, 'out_of_lifecycle', t.out_of_lifecycle,
+    'lifecycle_note', t.lifecycle_note, 'merged_into', m.reference, 'split_from', sf.reference
   ) AS item
   FROM unnest(%s::bigint[]) WITH ORDINALITY AS p(id, ord)
   JOIN tickets_ticket t ON t.id = p.id
