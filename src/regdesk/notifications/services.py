@@ -28,7 +28,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from regdesk.core.regulation import NotificationEvent, Regulation, local_text
-from regdesk.delivery import delivery_claim, delivery_claim_many, delivery_stale_ids
+from regdesk.delivery import delivery_claim_many, delivery_stale_ids
 from regdesk.desks.selectors import regulation_version
 from regdesk.directory.models import AgentMembership, Person, PersonEmail
 from regdesk.notifications.models import DeliverySweep, Notification, NotificationPreference
@@ -419,8 +419,6 @@ def notify_tickets(*, items: Sequence[TicketOccurrence]) -> list[Notification]:
         if (recipient.user_id, entry.item.event.value) not in off
     ]
     created = _insert_new(pending)
-    for notification in created:
-        _deliver_on_commit(notification.pk)
     # the requester's linked Telegram chat, where the regulation (or the request's channel)
     # calls for it
     from regdesk.telegram.delivery import telegram_notifications
@@ -431,7 +429,8 @@ def notify_tickets(*, items: Sequence[TicketOccurrence]) -> list[Notification]:
             ticket=entry.ticket, event=item.event, occurrence=item.occurrence, data=item.data
         ):
             created.append(sent)
-            _deliver_on_commit(sent.pk)
+    if created:
+        _deliver_on_commit()
     return created
 
 
@@ -497,34 +496,14 @@ def _insert_new(notifications: list[Notification]) -> list[Notification]:
     return created
 
 
-# The notifications a transaction creates ask for a sweep once it commits.
-@dataclass
-class _Deliveries:
-    ids: list[int]
-
-    def flush(self) -> None:
-        if self.ids:
-            self.ids = []
-            sweep_request()
-
-
-def _deliver_on_commit(notification_id: int) -> None:
-    """Have the notification delivered once the transaction commits: the commit asks for a
-    sweep of the pending notifications (``sweep_request``), once per transaction.
-
-    The request lives as long as its commit hook: a rolled-back transaction asks for nothing,
-    and what it wrote is gone, so nothing rolled back is sent.
-    """
+def _deliver_on_commit() -> None:
+    """Have the notifications just made delivered once the transaction commits: the commit
+    asks for a sweep of the pending notifications (``sweep_request``), once per transaction
+    (at once outside one). A rolled-back transaction, or savepoint, drops its hook with what
+    it wrote, so nothing rolled back asks or is sent."""
     connection = transaction.get_connection()
-    if not connection.in_atomic_block:
-        _Deliveries([notification_id]).flush()
-        return
-    batch: _Deliveries | None = getattr(connection, "regdesk_deliveries", None)
-    if batch is None or not any(hook[1] == batch.flush for hook in connection.run_on_commit):
-        batch = _Deliveries([])
-        connection.regdesk_deliveries = batch  # type: ignore[attr-defined]
-        transaction.on_commit(batch.flush)
-    batch.ids.append(notification_id)
+    if not any(hook[1] is sweep_request for hook in connection.run_on_commit):
+        transaction.on_commit(sweep_request)
 
 
 def notifications_bounced(*, notification_ids: list[int], detail: str) -> None:
@@ -562,7 +541,7 @@ def notification_queue(
     )
     if not created:
         return None
-    _deliver_on_commit(notification.pk)
+    _deliver_on_commit()
     return notification
 
 
@@ -694,10 +673,7 @@ def sweep_request() -> None:
 def notification_send(*, notification_id: int) -> str:
     """Deliver one notification (its retry); safe to run twice (claimed with a conditional
     update)."""
-    now = timezone.now()
-    if not delivery_claim(Notification, pk=notification_id, now=now, lease=LEASE):
-        return "not claimable (sent, or being sent by another worker)"
-    return _send_claimed([notification_id]).get(notification_id, "error")
+    return notifications_send(notification_ids=[notification_id])[0]
 
 
 def _send_claimed(ids: list[int]) -> dict[int, str]:

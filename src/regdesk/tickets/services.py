@@ -401,7 +401,6 @@ class TicketDraft:
     secrets: dict[str, str]
     attachments: Sequence[UploadedFile]
     regulation: Regulation
-    missing: list[str]
     escalate: bool
 
 
@@ -562,7 +561,6 @@ def ticket_prepare(
         secrets=check.secrets,
         attachments=attachments,
         regulation=regulation,
-        missing=missing,
         escalate=channel_spec.escalate,
     )
 
@@ -609,7 +607,8 @@ def tickets_register(*, drafts: Sequence[TicketDraft]) -> list[Ticket]:
 def _number(drafts: Sequence[TicketDraft]) -> None:
     """Number the drafts, in order, per desk. The counter row is locked until commit, so
     concurrent creations neither duplicate nor leave gaps (a rolled-back creation rolls the
-    counter back too); creations on one desk queue here, so it comes last but the inserts."""
+    counter back too); creations on one desk queue here. Everything that does not need the
+    number (checks, clocks, the rows in memory) was done before, in ``ticket_prepare``."""
     by_desk: dict[int, list[TicketDraft]] = {}
     for draft in drafts:
         by_desk.setdefault(draft.ticket.desk_id, []).append(draft)
@@ -640,8 +639,8 @@ def _notify_registered(drafts: Sequence[TicketDraft]) -> None:
                 draft.ticket, Occurrence(NotificationEvent.REGISTERED, f"ev{created.pk}", {})
             )
         )
-        if draft.missing:
-            data = {"missing": draft.missing, "note": ""}
+        if draft.ticket.missing_fields:
+            data = {"missing": draft.ticket.missing_fields, "note": ""}
             occurrence = Occurrence(
                 NotificationEvent.RETURNED_FOR_INFORMATION, f"ev{draft.events[1].pk}", data
             )
