@@ -32,37 +32,28 @@ def search_index_update(ticket: Ticket, *, document: str | None = None) -> None:
     """(Re)index a ticket; pass ``document`` when the caller already has it."""
     if document is None:
         document = ticket_document(ticket)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "INSERT INTO tickets_search (ticket_id, document) "
-                "VALUES (%s, to_tsvector('simple', %s)) "
-                "ON CONFLICT (ticket_id) DO UPDATE SET document = EXCLUDED.document",
-                [ticket.pk, document],
-            )
-        else:
-            cursor.execute("DELETE FROM tickets_fts WHERE rowid = %s", [ticket.pk])
-            cursor.execute(
-                "INSERT INTO tickets_fts (rowid, document) VALUES (%s, %s)", [ticket.pk, document]
-            )
+    search_index_update_many(documents=[(ticket, document)])
 
 
 def search_index_update_many(*, documents: Sequence[tuple[Ticket, str]]) -> None:
     """(Re)index several tickets with their documents: one statement on PostgreSQL."""
     if not documents:
         return
-    if connection.vendor != "postgresql":
-        for ticket, document in documents:
-            search_index_update(ticket, document=document)
-        return
     with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO tickets_search (ticket_id, document) "
-            "SELECT t.id, to_tsvector('simple', t.document) "
-            "FROM unnest(%s::bigint[], %s::text[]) AS t(id, document) "
-            "ON CONFLICT (ticket_id) DO UPDATE SET document = EXCLUDED.document",
-            [[ticket.pk for ticket, _d in documents], [d for _t, d in documents]],
-        )
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "INSERT INTO tickets_search (ticket_id, document) "
+                "SELECT t.id, to_tsvector('simple', t.document) "
+                "FROM unnest(%s::bigint[], %s::text[]) AS t(id, document) "
+                "ON CONFLICT (ticket_id) DO UPDATE SET document = EXCLUDED.document",
+                [[ticket.pk for ticket, _d in documents], [d for _t, d in documents]],
+            )
+            return
+        for ticket, document in documents:
+            cursor.execute("DELETE FROM tickets_fts WHERE rowid = %s", [ticket.pk])
+            cursor.execute(
+                "INSERT INTO tickets_fts (rowid, document) VALUES (%s, %s)", [ticket.pk, document]
+            )
 
 
 def search_index_append(ticket: Ticket, *, text: str) -> None:
