@@ -25,6 +25,19 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+_WORKERS = typer.Option(
+    help="Processes to share the messages out to, by sender and thread (PostgreSQL; "
+    "default: REGDESK_INTAKE_WORKERS, else 1).",
+    min=1,
+)
+
+
+def _workers(given: int | None) -> int:
+    from django.conf import settings
+
+    return given if given is not None else int(settings.REGDESK_INTAKE_WORKERS)
+
+
 @mail_app.command("ingest")
 def mail_ingest(
     desk: Annotated[str | None, typer.Option(help="The desk's slug (else by address).")] = None,
@@ -55,6 +68,10 @@ def mail_maildir(
     path: Annotated[str, typer.Argument(help="The Maildir (with cur/, new/, tmp/).")],
     desk: Annotated[str | None, typer.Option(help="The desk's slug (else by address).")] = None,
     to: Annotated[str | None, typer.Option(help="The address it was delivered to.")] = None,
+    batch: Annotated[
+        int, typer.Option(help="Messages stored and processed together.", min=1)
+    ] = 100,
+    workers: Annotated[int | None, _WORKERS] = None,
 ) -> None:
     """Import the unseen messages of a local Maildir; prints one line per message."""
     from pathlib import Path
@@ -68,9 +85,17 @@ def mail_maildir(
         _fail(f"--desk {desk}: no such desk")
     if not (Path(path) / "cur").is_dir():
         _fail(f"{path}: not a Maildir (no cur/ folder)")
-    result = maildir_import(path=Path(path), desk=target, envelope_to=to or "")
+    result = maildir_import(
+        path=Path(path),
+        desk=target,
+        envelope_to=to or "",
+        batch=batch,
+        workers=_workers(workers),
+    )
     for line in result.results:
         typer.echo(line)
+    if result.error:  # its unfinished messages are still unseen: the next run takes them
+        _fail(result.error, code=1)
 
 
 @mail_app.command("retry")
@@ -97,13 +122,15 @@ def mail_poll(
     batch: Annotated[
         int, typer.Option(help="Messages stored and processed together.", min=1)
     ] = 100,
+    workers: Annotated[int | None, _WORKERS] = None,
 ) -> None:
     """Poll the enabled IMAP mailboxes (the worker does this on its own every minute)."""
     _setup()
     from regdesk.channels.imap import mailboxes_poll
 
+    processes = _workers(workers)
     while True:
-        for name, result in mailboxes_poll(batch=batch).items():
+        for name, result in mailboxes_poll(batch=batch, workers=processes).items():
             line = f"{name}: {result.fetched} message(s)"
             if result.error:
                 line += f"; error: {result.error}"

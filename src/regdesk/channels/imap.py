@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from regdesk.channels.forked import Report, intake_workers, shares_run
 from regdesk.channels.models import Inbound, Mailbox
+from regdesk.channels.partition import HEADER_FIELDS, intake_partition, intake_shares
 from regdesk.tickets import crypto
 
 logger = logging.getLogger(__name__)
@@ -62,8 +64,17 @@ def _check(response: tuple[str, list[object]], what: str) -> list[object]:
     return data
 
 
-def mailbox_poll(*, mailbox: Mailbox, limit: int = 500, batch: int = BATCH) -> PollResult:
-    """Import up to ``limit`` unseen messages of one mailbox, ``batch`` at a time."""
+def mailbox_poll(
+    *, mailbox: Mailbox, limit: int = 500, batch: int = BATCH, workers: int = 1
+) -> PollResult:
+    """Import up to ``limit`` unseen messages of one mailbox, ``batch`` at a time.
+
+    With ``workers`` > 1 (PostgreSQL), the messages' headers are fetched, the messages shared
+    out by sender and thread (``partition``), and each share is polled by a forked process on
+    its own IMAP connection; the results come back in the mailbox's order. A worker that fails
+    leaves its unfinished messages unseen for the next poll, and its error in ``error`` (and on
+    the mailbox) once the others finished.
+    """
     result = PollResult()
     try:
         client = _connect(mailbox)
@@ -78,13 +89,18 @@ def mailbox_poll(*, mailbox: Mailbox, limit: int = 500, batch: int = BATCH) -> P
         data = _check(client.uid("SEARCH", None, "UNSEEN UNDELETED"), "SEARCH")
         uids = (data[0] or b"").split() if data else []
         uids = uids[:limit]
-        step = max(1, batch)
-        for start in range(0, len(uids), step):
-            _poll_batch(client, mailbox, uids[start : start + step], result)
+        if intake_workers(workers=workers, messages=len(uids)) > 1:
+            _poll_parallel(client, mailbox, uids, batch=batch, workers=workers, result=result)
+        else:
+            step = max(1, batch)
+            for start in range(0, len(uids), step):
+                for _uid, line in _poll_batch(client, mailbox, uids[start : start + step]):
+                    result.fetched += 1
+                    result.results.append(line)
         if mailbox.delete_after_import:
             client.expunge()
     except (OSError, imaplib.IMAP4.error) as exc:
-        result.error = f"{type(exc).__name__}: {exc}"
+        result.error = "; ".join(filter(None, [result.error, f"{type(exc).__name__}: {exc}"]))
     finally:
         with contextlib.suppress(OSError, imaplib.IMAP4.error):
             client.logout()
@@ -94,22 +110,76 @@ def mailbox_poll(*, mailbox: Mailbox, limit: int = 500, batch: int = BATCH) -> P
     return result
 
 
-def _poll_batch(
-    client: imaplib.IMAP4, mailbox: Mailbox, uids: list[bytes], result: PollResult
+def _poll_parallel(
+    client: imaplib.IMAP4,
+    mailbox: Mailbox,
+    uids: list[bytes],
+    *,
+    batch: int,
+    workers: int,
+    result: PollResult,
 ) -> None:
-    """Fetch, store, process and then flag one batch of messages."""
+    """Share ``uids`` out by their headers and poll each share in a forked process."""
+    fields = " ".join(HEADER_FIELDS)
+    heads: dict[bytes, bytes] = {}
+    step = 1000  # UIDs a command (the command line stays well under servers' limits)
+    for start in range(0, len(uids), step):
+        chunk = b",".join(uids[start : start + step]).decode()
+        fetched = _check(
+            client.uid("FETCH", chunk, f"(BODY.PEEK[HEADER.FIELDS ({fields})])"), "FETCH"
+        )
+        heads.update(_by_uid(fetched))
+    present = [uid for uid in uids if uid in heads]  # the others were expunged meanwhile
+    workers = min(workers, len(present))
+    if workers < 2:
+        for _uid, line in _poll_batch(client, mailbox, present):
+            result.fetched += 1
+            result.results.append(line)
+        return
+    assigned = intake_partition(heads=[heads[uid] for uid in present], workers=workers)
+    index_of = {uid: index for index, uid in enumerate(present)}
+
+    def work(share: list[int], report: Report) -> None:
+        own = _connect(mailbox)  # the parent's connection stays the parent's
+        try:
+            _check(own.select(_quoted(mailbox.folder)), "SELECT")
+            mine = [present[index] for index in share]
+            for start in range(0, len(mine), max(1, batch)):
+                done = _poll_batch(own, mailbox, mine[start : start + max(1, batch)])
+                report([(index_of[uid], line) for uid, line in done])
+        finally:
+            with contextlib.suppress(OSError, imaplib.IMAP4.error):
+                own.logout()
+
+    outcome = shares_run(shares=intake_shares(assigned=assigned, workers=workers), work=work)
+    result.results = [outcome.lines[index] for index in sorted(outcome.lines)]
+    result.fetched = len(result.results)
+    result.error = "; ".join(outcome.errors)
+
+
+def _by_uid(fetched: list[object]) -> dict[bytes, bytes]:
+    """The literal of each message of a FETCH response, by UID."""
+    found: dict[bytes, bytes] = {}
+    for part in fetched:
+        if isinstance(part, tuple) and isinstance(part[1], bytes):
+            uid = _UID.search(part[0])
+            if uid is not None:
+                found[uid.group(1)] = part[1]
+    return found
+
+
+def _poll_batch(
+    client: imaplib.IMAP4, mailbox: Mailbox, uids: list[bytes]
+) -> list[tuple[bytes, str]]:
+    """Fetch, store, process and then flag one batch of messages; returns the (UID, outcome
+    line) of each message fetched."""
     from regdesk.channels.email_intake import email_ingest_many
 
     fetched = _check(client.uid("FETCH", b",".join(uids).decode(), "(BODY.PEEK[])"), "FETCH")
-    by_uid: dict[bytes, bytes] = {}
-    for part in fetched:
-        if isinstance(part, tuple) and isinstance(part[1], bytes):
-            found = _UID.search(part[0])
-            if found is not None:
-                by_uid[found.group(1)] = part[1]
+    by_uid = _by_uid(fetched)
     present = [uid for uid in uids if uid in by_uid]
     if not present:
-        return
+        return []
     source = f"imap:{mailbox.username}@{mailbox.host}/{mailbox.folder}"
     rows = email_ingest_many(
         raws=[by_uid[uid] for uid in present],
@@ -118,24 +188,25 @@ def _poll_batch(
         envelope_to=mailbox.address,
     )
     done = []
+    lines = []
     for uid, row in zip(present, rows, strict=True):
-        result.fetched += 1
-        result.results.append((row.result or row.state) if row else "empty: nothing stored")
+        lines.append((uid, (row.result or row.state) if row else "empty: nothing stored"))
         if row is None or row.state != Inbound.State.RECEIVED:
             done.append(uid)
     if done:
         flag = "\\Deleted" if mailbox.delete_after_import else "\\Seen"
         _check(client.uid("STORE", b",".join(done).decode(), "+FLAGS", f"({flag})"), "STORE")
+    return lines
 
 
 def _quoted(folder: str) -> str:
     return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def mailboxes_poll(*, batch: int = BATCH) -> dict[str, PollResult]:
-    """Poll every enabled mailbox (the periodic task calls this)."""
+def mailboxes_poll(*, batch: int = BATCH, workers: int = 1) -> dict[str, PollResult]:
+    """Poll every enabled mailbox (the periodic task calls this, in one process)."""
     return {
-        str(mailbox): mailbox_poll(mailbox=mailbox, batch=batch)
+        str(mailbox): mailbox_poll(mailbox=mailbox, batch=batch, workers=workers)
         for mailbox in Mailbox.objects.filter(enabled=True, desk__is_active=True).select_related(
             "desk"
         )

@@ -11,20 +11,26 @@ from __future__ import annotations
 import contextlib
 import mailbox
 import os
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from regdesk.channels.forked import Report, intake_workers, shares_run
+from regdesk.channels.partition import intake_partition, intake_shares
 from regdesk.desks.models import Desk
 
 # Messages stored in one INSERT and processed in one transaction.
 BATCH = 100
 INFO = mailbox.Maildir.colon + "2,"
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
 
 
 @dataclass
 class MaildirResult:
     imported: int = 0
     results: list[str] = field(default_factory=list)
+    error: str = ""  # the workers that failed (parallel import only)
 
 
 @dataclass(frozen=True)
@@ -55,14 +61,60 @@ def _mark_seen(path: Path, entry: _Entry) -> None:
         os.rename(entry.file, path / "cur" / f"{entry.key}{INFO}{flags}")
 
 
-def _read(entries: list[_Entry]) -> list[tuple[_Entry, bytes]]:
+def _read(entries: list[tuple[int, _Entry]]) -> list[tuple[int, _Entry, bytes]]:
     found = []
-    for entry in entries:
+    for index, entry in entries:
         try:
-            found.append((entry, entry.file.read_bytes()))
+            found.append((index, entry, entry.file.read_bytes()))
         except FileNotFoundError:  # moved since the listing: the next run finds it where it is
             continue
     return found
+
+
+def _head(file: Path) -> bytes:
+    """The message's header section (what the partition reads), without reading the rest."""
+    data = b""
+    try:
+        with open(file, "rb") as handle:
+            while chunk := handle.read(16_384):
+                data += chunk
+                end = _HEADER_END.search(data)
+                if end is not None:
+                    return data[: end.start()]
+                if len(data) > 262_144:  # no end in sight: this is enough to place it
+                    return data
+    except FileNotFoundError:  # moved since the listing: the worker skips it too
+        return b""
+    return data
+
+
+def _import(
+    *,
+    path: Path,
+    entries: list[tuple[int, _Entry]],
+    desk: Desk | None,
+    envelope_to: str,
+    batch: int,
+    report: Callable[[list[tuple[int, str]]], None],
+) -> None:
+    """Store, process and mark ``entries`` a batch at a time; ``report`` gets each committed
+    batch's (index, outcome line) pairs."""
+    from regdesk.channels.email_intake import email_ingest_many
+
+    step = max(1, batch)
+    for start in range(0, len(entries), step):
+        chunk = _read(entries[start : start + step])
+        rows = email_ingest_many(
+            raws=[raw for _index, _entry, raw in chunk],
+            source=f"maildir:{path}",
+            desk=desk,
+            envelope_to=envelope_to,
+        )
+        lines = []
+        for (index, entry, _raw), row in zip(chunk, rows, strict=True):
+            lines.append((index, (row.result or row.state) if row else "empty: nothing stored"))
+            _mark_seen(path, entry)
+        report(lines)
 
 
 def maildir_import(
@@ -72,24 +124,36 @@ def maildir_import(
     envelope_to: str = "",
     limit: int | None = None,
     batch: int = BATCH,
+    workers: int = 1,
 ) -> MaildirResult:
-    """Import the unseen messages of the Maildir at ``path`` (``new`` and unflagged ``cur``)."""
-    from regdesk.channels.email_intake import email_ingest_many
+    """Import the unseen messages of the Maildir at ``path`` (``new`` and unflagged ``cur``).
 
+    With ``workers`` > 1 (PostgreSQL), the messages are shared out by sender and thread
+    (``partition``) and each share is imported by a forked process; the results come back in
+    the messages' order. A worker that fails leaves its unfinished messages unseen for the next
+    run, and its error in ``error`` once the others finished (in one process, errors raise).
+    """
     entries = _unseen(path)
     if limit is not None:
         entries = entries[:limit]
     result = MaildirResult()
-    for start in range(0, len(entries), max(1, batch)):
-        chunk = _read(entries[start : start + max(1, batch)])
-        rows = email_ingest_many(
-            raws=[raw for _entry, raw in chunk],
-            source=f"maildir:{path}",
-            desk=desk,
-            envelope_to=envelope_to,
-        )
-        for (entry, _raw), row in zip(chunk, rows, strict=True):
-            result.imported += 1
-            result.results.append((row.result or row.state) if row else "empty: nothing stored")
-            _mark_seen(path, entry)
+    workers = intake_workers(workers=workers, messages=len(entries))
+    indexed = list(enumerate(entries))
+    if workers == 1:
+        found: dict[int, str] = {}
+        _import(path=path, entries=indexed, desk=desk, envelope_to=envelope_to, batch=batch,
+                report=found.update)  # fmt: skip
+    else:
+        assigned = intake_partition(heads=[_head(e.file) for e in entries], workers=workers)
+
+        def work(share: list[int], report: Report) -> None:
+            mine = [indexed[index] for index in share]
+            _import(path=path, entries=mine, desk=desk, envelope_to=envelope_to, batch=batch,
+                    report=report)  # fmt: skip
+
+        outcome = shares_run(shares=intake_shares(assigned=assigned, workers=workers), work=work)
+        found = outcome.lines
+        result.error = "; ".join(outcome.errors)
+    result.results = [found[index] for index in sorted(found)]
+    result.imported = len(result.results)
     return result

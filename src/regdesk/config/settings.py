@@ -8,6 +8,7 @@ REGDESK_ALLOWED_HOSTS  comma-separated (default: *)
 REGDESK_BASE_URL  public URL of the site, used in emails and links (default http://127.0.0.1:8000)
 REGDESK_EMAIL_BACKEND / REGDESK_SMTP_HOST / REGDESK_SMTP_PORT / REGDESK_FROM_EMAIL  outgoing mail
 REGDESK_DB_PREPARED  1/0 (default 1): prepared statements on PostgreSQL (0 behind a pooler)
+REGDESK_INTAKE_WORKERS  processes of `regdesk mail poll` and `mail maildir` (default 1)
 """
 
 from __future__ import annotations
@@ -161,6 +162,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # revoked, a user deactivated or a membership changed elsewhere takes this long to be seen by
 # the other processes. 0: read on every request.
 REGDESK_API_AUTH_CACHE_SECONDS = env_int("REGDESK_API_AUTH_CACHE_SECONDS", 5, minimum=0)
+# Processes a mail poll or a Maildir import shares its messages out to, by sender and thread
+# (docs/channels.md); PostgreSQL only, one on SQLite. The worker's periodic poll keeps one.
+REGDESK_INTAKE_WORKERS = env_int("REGDESK_INTAKE_WORKERS", 1, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("REGDESK_MAX_UPLOAD_MB", 50, minimum=1) * 1024 * 1024
 
 EMAIL_BACKEND = env_str("REGDESK_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
