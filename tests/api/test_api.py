@@ -13,6 +13,7 @@ from django.utils import timezone
 from regdesk.api.api import api
 from regdesk.api.models import ApiToken
 from regdesk.api.services import token_create, token_revoke
+from regdesk.desks.selectors import desk_active
 from regdesk.directory.models import Organisation
 from regdesk.tickets.models import Status
 from regdesk.tickets.services import ticket_create, ticket_note
@@ -194,6 +195,27 @@ def test_customer_creates_a_request_and_gets_validation_errors_by_field(
     assert body["reference"] == "BER-000002"
     assert body["priority"] == "low"
     assert body["next_due_at"].endswith("+00:00")
+
+
+def test_a_desk_deactivated_in_this_process_refuses_registrations_at_once(
+    world: dict[str, Any],
+) -> None:
+    """Given a desk the API has read (and remembers for a few seconds), when it is deactivated
+    in this process, then the next registration is refused without waiting for the memory to
+    lapse; what one request does to its desk does not leak into the next."""
+    customer = Api(world["tokens"]["customer"])
+    request = {"desk": "berlin", "request_type": "incident", "subject": "VPN", "body": "Down"}
+    assert customer.call("POST", "/tickets", request)[0] == 201
+    remembered = desk_active(slug="berlin")
+    assert remembered is not None
+    remembered.ticket_prefix = "CHANGED"  # a copy: the next caller must not see this
+    assert customer.call("POST", "/tickets", request)[1]["reference"] == "BER-000003"
+    desk = world["desk"]
+    desk.is_active = False
+    desk.save()
+    status, body = customer.call("POST", "/tickets", request)
+    assert status == 404, body
+    assert desk_active(slug="berlin") is None
 
 
 def test_agent_works_a_ticket_through_its_lifecycle(world: dict[str, Any]) -> None:

@@ -44,7 +44,7 @@ from regdesk.api.schemas import (
 from regdesk.core.clocks import ClockState, evaluate_clocks
 from regdesk.core.regulation import ChannelRole
 from regdesk.desks.models import Desk
-from regdesk.desks.selectors import regulation_current
+from regdesk.desks.selectors import desk_active, regulation_current
 from regdesk.directory.models import Person, PersonEmail
 from regdesk.tickets import services
 from regdesk.tickets.models import Message, Ticket, TicketEvent
@@ -339,10 +339,9 @@ def _related_references(rows: list[dict[str, Any]]) -> dict[int, str]:
 
 
 def _desk_for(request: HttpRequest, slug: str) -> Desk:
-    try:
-        desk = Desk.objects.get(slug=slug, is_active=True)
-    except Desk.DoesNotExist:
-        raise Http404 from None
+    desk = desk_active(slug=slug)
+    if desk is None:
+        raise Http404
     token_desks = token_desk_ids(request)
     if token_desks is not None and desk.pk not in token_desks:
         raise Http404

@@ -51,6 +51,19 @@ class Desk(models.Model):
                 if not f.primary_key and f.name != "next_number"
             ]
         super().save(*args, **kwargs)
+        _forget()
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        result = super().delete(*args, **kwargs)
+        _forget()
+        return result
+
+
+def _forget() -> None:
+    """This process's remembered desks (``desk_active``) are read again after a change."""
+    from regdesk.desks.selectors import desks_forget
+
+    desks_forget()
 
 
 class RegulationVersion(models.Model):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from datetime import datetime
 
@@ -23,6 +24,32 @@ class NoRegulationError(LookupError):
 # choice among cached versions is made at each call).
 VERSIONS_TTL = 10.0
 _versions: dict[tuple[int, object], tuple[float, list[RegulationVersion]]] = {}
+
+
+# Active desks by slug, kept as briefly: the API reads one on every registration (a third of
+# the statements a request costs besides its own writes). A desk saved or deleted in this process
+# is forgotten at once (``Desk.save``); other processes see a change within DESKS_TTL seconds.
+DESKS_TTL = 5.0
+_desks: dict[str, tuple[float, Desk]] = {}
+
+
+def desks_forget() -> None:
+    _desks.clear()
+
+
+def desk_active(*, slug: str) -> Desk | None:
+    """The active desk with this slug, or None; each call gets its own copy of the row."""
+    now = time.monotonic()
+    hit = _desks.get(slug)
+    if hit is None or hit[0] <= now:
+        found = list(Desk.objects.filter(slug=slug, is_active=True).order_by()[:1])
+        if not found:
+            _desks.pop(slug, None)
+            return None
+        if len(_desks) > 1000:
+            _desks.clear()
+        hit = _desks[slug] = (now + DESKS_TTL, found[0])
+    return copy.copy(hit[1])
 
 
 def regulation_versions_forget(*, desk: Desk) -> None:

@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from regdesk.delivery import delivery_claim, delivery_stale_ids
 from regdesk.desks.models import Desk
+from regdesk.desks.selectors import desks_forget
 from regdesk.tickets import crypto
 from regdesk.tickets.models import TicketEvent
 from regdesk.webhooks.models import WebhookDelivery, WebhookSubscription
@@ -114,6 +115,7 @@ def webhooks_desk_flag_refresh(*, desk: Desk) -> None:
     """Keep ``Desk.has_webhooks`` true exactly when the desk has an active subscription."""
     desk.has_webhooks = WebhookSubscription.objects.filter(desk=desk, is_active=True).exists()
     Desk.objects.filter(pk=desk.pk).update(has_webhooks=desk.has_webhooks)
+    desks_forget()  # this process at once; the others within DESKS_TTL
 
 
 def event_payload(event: TicketEvent) -> dict[str, Any]:
