@@ -1,4 +1,5 @@
-"""rows_update: many rows' fields in one statement, as they are in memory."""
+"""rows_update: many rows' fields in one statement, as they are in memory; rows_insert: new rows,
+their keys set, taken unique values skipped."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from regdesk.bulk import rows_update
+from regdesk.bulk import rows_insert, rows_update
 from regdesk.channels.models import Inbound
+from regdesk.notifications.models import Notification
+from regdesk.tickets.models import Message, Ticket
+from tests.desk.factories import PersonFactory, make_desk
 
 pytestmark = pytest.mark.django_db
 UTC = ZoneInfo("UTC")
@@ -46,3 +50,53 @@ def test_rows_update_stores_each_rows_own_values_and_nothing_else() -> None:
     assert stored["k2"].result == ""
     if connection.vendor == "postgresql":
         assert len(queries) == 1
+
+
+def test_rows_insert_stores_one_row_and_takes_its_relations_keys() -> None:
+    # Given a message built around a ticket that was stored after the message was built
+    desk = make_desk("service-desk", slug="bulk", prefix="BLK")
+    requester = PersonFactory()
+    stored = Ticket.objects.create(
+        desk=desk, regulation_version=desk.regulation_versions.get(), number=1,
+        reference="BLK-000001", request_type="incident", subject="s", requester=requester,
+        channel="portal", created_at=datetime.now(UTC), updated_at=datetime.now(UTC),
+    )  # fmt: skip
+    ticket = Ticket(pk=None)
+    message = Message(ticket=ticket, kind="customer", body="hello", created_at=datetime.now(UTC))
+    ticket.pk = stored.pk
+    # When it is inserted alone
+    with CaptureQueriesContext(connection) as queries:
+        saved = rows_insert(rows=[message])
+    # Then it is stored, with its key, under that ticket, in one statement
+    assert saved == [message]
+    assert message.pk is not None
+    assert not message._state.adding
+    assert Message.objects.get(pk=message.pk).ticket_id == stored.pk
+    assert len(queries) == 1
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_rows_insert_skips_taken_unique_values_and_returns_the_rest_in_order(count: int) -> None:
+    # Given a stored notification key
+    Notification.objects.create(key="taken", event="registered", channel="email", address="a@x")
+    fresh = [
+        Notification(key=f"new{n}", event="registered", channel="email", address=f"{n}@x")
+        for n in range(count)
+    ]
+    rows = [Notification(key="taken", event="registered", channel="email", address="b@x")]
+    rows += fresh
+    # When a batch holding it is inserted (with one fresh row, or three)
+    saved = rows_insert(rows=rows, unique="key")
+    # Then the taken key is skipped and the rest stored, in order, with their keys
+    assert saved == fresh
+    assert [n.pk is not None for n in saved] == [True] * count
+    assert Notification.objects.get(key="taken").address == "a@x"
+    assert set(Notification.objects.values_list("key", flat=True)) == {"taken"} | {
+        f"new{n}" for n in range(count)
+    }
+    # and alone, a row whose key is taken is skipped, and a fresh one stored
+    assert rows_insert(rows=[rows[0]], unique="key") == []
+    assert rows[0].pk is None
+    alone = Notification(key="alone", event="registered", channel="email", address="c@x")
+    assert rows_insert(rows=[alone], unique="key") == [alone]
+    assert Notification.objects.get(pk=alone.pk).key == "alone"

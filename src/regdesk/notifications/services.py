@@ -27,6 +27,7 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from regdesk.bulk import rows_insert
 from regdesk.core.regulation import NotificationEvent, Regulation, local_text
 from regdesk.delivery import delivery_claim_many, delivery_stale_ids
 from regdesk.desks.selectors import regulation_version
@@ -418,7 +419,8 @@ def notify_tickets(*, items: Sequence[TicketOccurrence]) -> list[Notification]:
         for entry, recipient in found
         if (recipient.user_id, entry.item.event.value) not in off
     ]
-    created = _insert_new(pending)
+    # one statement; a key taken by an earlier or concurrent call is skipped
+    created = rows_insert(rows=pending, unique="key")
     # the requester's linked Telegram chat, where the regulation (or the request's channel)
     # calls for it
     from regdesk.telegram.delivery import telegram_notifications
@@ -462,38 +464,6 @@ def _mail_notification(entry: TicketOccurrence, recipient: Recipient) -> Notific
         subject=subject[:300],
         body=body,
     )
-
-
-def _insert_new(notifications: list[Notification]) -> list[Notification]:
-    """Insert those whose key is not taken; returns them, saved, in order.
-
-    ``INSERT … ON CONFLICT DO NOTHING RETURNING id, key`` in one statement: a savepoint around
-    each plain insert (to survive the unique key's IntegrityError when an earlier or concurrent
-    call made it) costs two more round trips a notification. Django builds the statement
-    (``QuerySet._insert``, what ``Model.save`` uses: its fields, defaults and ``auto_now_add``);
-    no row comes back for a key that was taken.
-    """
-    from django.db.models.constants import OnConflict
-
-    if not notifications:
-        return []
-    meta = Notification._meta
-    fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field]
-    returning = [meta.pk, meta.get_field("key")]
-    rows = Notification.objects._insert(
-        notifications, fields=fields, returning_fields=returning, on_conflict=OnConflict.IGNORE
-    )
-    ids = {key: pk for pk, key in (row for row in rows if row is not None)}
-    created = []
-    for notification in notifications:
-        pk = ids.pop(notification.key, None)
-        if pk is None:
-            continue
-        notification.pk = pk
-        notification._state.adding = False
-        notification._state.db = Notification.objects.db
-        created.append(notification)
-    return created
 
 
 def _deliver_on_commit() -> None:

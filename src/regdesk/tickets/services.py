@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from regdesk.bulk import rows_update
+from regdesk.bulk import rows_insert, rows_update
 from regdesk.core.clocks import ClockState, TicketFacts, evaluate_clocks
 from regdesk.core.clocks import EventKind as CoreEvent
 from regdesk.core.clocks import TicketEvent as CoreTicketEvent
@@ -112,7 +112,7 @@ def _events(events: list[TicketEvent]) -> list[TicketEvent]:
 
     for ticket in {id(e.ticket): e.ticket for e in events}.values():
         _history_forget(ticket)
-    TicketEvent.objects.bulk_create(events)
+    rows_insert(rows=events)
     for event in events:
         webhooks_emit(event=event)
     return events
@@ -577,15 +577,15 @@ def tickets_register(*, drafts: Sequence[TicketDraft]) -> list[Ticket]:
         now = timezone.now()
         for ticket in tickets:
             ticket.next_check_at = now
-        Ticket.objects.bulk_create(tickets)
+        rows_insert(rows=tickets)
         secrets = [
             TicketSecret(ticket=draft.ticket, field_id=field_id, ciphertext=crypto.encrypt(value))
             for draft in drafts
             for field_id, value in draft.secrets.items()
         ]
         if secrets:
-            TicketSecret.objects.bulk_create(secrets)
-        Message.objects.bulk_create([m for draft in drafts for m in draft.messages])
+            rows_insert(rows=secrets)
+        rows_insert(rows=[m for draft in drafts for m in draft.messages])
         for draft in drafts:
             if draft.attachments:
                 _store_attachments(draft.messages[0], draft.regulation, draft.attachments)
@@ -879,7 +879,7 @@ def customer_replies_register(
     if not drafts:
         return []
     with transaction.atomic(savepoint=False):
-        Message.objects.bulk_create([draft.message for draft in drafts])
+        rows_insert(rows=[draft.message for draft in drafts])
         for draft in drafts:
             if draft.attachments:
                 _store_attachments(draft.message, draft.regulation, draft.attachments)
