@@ -2,7 +2,7 @@
 and the peer's ``get_email`` on the same corpus.
 
     .venv/bin/python benchmarks/email_ingest.py [--messages 5000] [--skip-imap] [--skip-peer]
-                                                [--round 1000] [--keep]
+                                                [--round 1000] [--workers N] [--keep]
 
 The corpus is generated from a seed: --messages mails from 200 registered senders to the wialon
 preset's support@wialon.com, 60 % new requests and 40 % replies to them; plain text,
@@ -15,11 +15,13 @@ A reply needs the ticket its request became, so every run has two phases: the ne
 then the replies written against what phase 1 registered (both phases are timed, the writing of
 the mail is not). Every run starts on a fresh database:
 
-* regdesk, Maildir: ``maildir_import`` in this process, batches of 100 (phase 2 rescans the seen
-  messages of phase 1, as an import over a live Maildir does);
+* regdesk, Maildir, twice: ``maildir_import`` in this process (``workers=1``), then shared out
+  to --workers forked processes (default: one per CPU) by sender and thread; batches of 100
+  (phase 2 rescans the seen messages of phase 1, as an import over a live Maildir does);
 * regdesk, IMAP: a private Dovecot on a random port; the corpus is APPENDed (timed apart), then
-  ``mailbox_poll`` rounds of --round messages (fetched, stored and processed 100 at a time) until
-  nothing is unseen;
+  ``mailbox_poll`` rounds of --round messages with --workers processes (fetched, stored and
+  processed 100 at a time; with several workers, the round's headers are fetched first to share
+  it out) until nothing is unseen;
 * peer: django-helpdesk 2.6.1 ``manage.py get_email`` over a local mail directory, in its own venv
   (.bench/peer-venv, made on the first run) and its own database ``peer_helpdesk_bench``. It
   does not know our reply token or our ticket numbers, so its replies carry its own marker where
@@ -28,7 +30,9 @@ the mail is not). Every run starts on a fresh database:
 
 regdesk's notifications are enqueued as tasks (the database backend) and no worker runs: what is
 measured is intake (store, parse, route, thread, register), not sending. The SQL statements
-regdesk sends while timed are counted (a counter on the connection, not a query log). The peer
+regdesk sends while timed are counted (a counter on the connection, not a query log; the forked
+workers inherit it, and it lives in shared memory, so theirs are counted too). Every run's
+outcome is checked the same way: misthreaded, duplicated and lost messages. The peer
 renders and "sends" its notifications to Django's dummy mail backend inside ``get_email``.
 
 Figures, not a test: nothing here asserts.
@@ -56,6 +60,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -334,14 +339,14 @@ class Run:
 
 def _print_table(runs: list[Run]) -> None:
     print()
-    print(f"{'source':<42} {'messages':>8} {'seconds':>8} {'msg/s':>8} {'misthreaded':>11} "
+    print(f"{'source':<56} {'messages':>8} {'seconds':>8} {'msg/s':>8} {'misthreaded':>11} "
           f"{'duplicates':>10} {'lost':>5}")  # fmt: skip
     for run in runs:
-        print(f"{run.source:<42} {run.messages:>8,} {run.seconds:>8.1f} {run.rate:>8.1f} "
+        print(f"{run.source:<56} {run.messages:>8,} {run.seconds:>8.1f} {run.rate:>8.1f} "
               f"{run.misthreaded:>11,} {run.duplicates:>10,} {run.lost:>5,}")  # fmt: skip
         if run.net_seconds:
             net = run.messages / run.net_seconds
-            print(f"{'  without its 2 start-ups':<42} {'':>8} {run.net_seconds:>8.1f} {net:>8.1f}")
+            print(f"{'  without its 2 start-ups':<56} {'':>8} {run.net_seconds:>8.1f} {net:>8.1f}")
 
 
 # --------------------------------------------------------------------------- databases
@@ -483,39 +488,52 @@ def _task_backlog() -> int:
 @contextmanager
 def statements_counted(run: Run) -> Iterator[None]:
     """Count the SQL statements regdesk sends meanwhile (a counter on Django's connection: no
-    query log, so nothing slows the run down)."""
+    query log, so nothing slows the run down). The counter is in shared memory: a worker forked
+    meanwhile inherits the wrapper and counts into the same number."""
+    from multiprocessing import get_context
+
     from django.db import connection
+
+    counter = get_context("fork").Value("q", 0)
 
     def count(execute: Callable[..., object], sql: str, params: object, many: bool,
               context: object) -> object:  # fmt: skip
-        run.statements += 1
+        with counter.get_lock():
+            counter.value += 1
         return execute(sql, params, many, context)
 
-    with connection.execute_wrapper(count):
-        yield
+    try:
+        with connection.execute_wrapper(count):
+            yield
+    finally:
+        run.statements += counter.value
 
 
 # --------------------------------------------------------------------------- regdesk: Maildir
 
 
-def bench_maildir(corpus: Corpus, work: Path) -> Run:
+def _processes(workers: int) -> str:
+    return "1 process" if workers == 1 else f"{workers} processes"
+
+
+def bench_maildir(corpus: Corpus, work: Path, workers: int) -> Run:
     from regdesk.channels.maildir import maildir_import
 
-    desk = _fresh_desk(corpus)
-    run = Run("regdesk maildir_import")
-    path = work / "Maildir"
+    desk: Any = _fresh_desk(corpus)
+    run = Run(f"regdesk maildir_import, {_processes(workers)}")
+    path = work / f"Maildir-{workers}"
     box = mailbox.Maildir(path, create=True)
     for raw in requests_render(corpus):
         box.add(raw)
     started = time.perf_counter()
     with statements_counted(run):
-        imported = maildir_import(path=path, desk=desk).imported  # type: ignore[arg-type]
+        imported = _maildir_all(maildir_import(path=path, desk=desk, workers=workers))
     run.phases.append(time.perf_counter() - started)
     for raw in replies_render_regdesk(corpus, _references()):
         box.add(raw)
     started = time.perf_counter()
     with statements_counted(run):
-        imported += maildir_import(path=path, desk=desk).imported  # type: ignore[arg-type]
+        imported += _maildir_all(maildir_import(path=path, desk=desk, workers=workers))
     run.phases.append(time.perf_counter() - started)
     run.messages, run.seconds = imported, sum(run.phases)
     regdesk_verify(run, corpus)
@@ -524,6 +542,12 @@ def bench_maildir(corpus: Corpus, work: Path) -> Run:
         f"{len(corpus.requests):,} seen); {_task_backlog():,} notification tasks left queued"
     )
     return run
+
+
+def _maildir_all(result: Any) -> int:
+    if result.error:
+        raise RuntimeError(f"maildir_import: {result.error}")
+    return int(result.imported)
 
 
 # --------------------------------------------------------------------------- regdesk: IMAP
@@ -542,24 +566,28 @@ class Dovecot(Imap):
         return seconds
 
 
-def _poll_all(mailbox_row: object, limit: int) -> tuple[int, int, str]:
+def _poll_all(mailbox_row: object, limit: int, workers: int) -> tuple[int, int, str]:
     from regdesk.channels.imap import mailbox_poll
 
     fetched = rounds = 0
     while True:
-        result = mailbox_poll(mailbox=mailbox_row, limit=limit)  # type: ignore[arg-type]
+        result = mailbox_poll(
+            mailbox=mailbox_row,  # type: ignore[arg-type]
+            limit=limit,
+            workers=workers,
+        )
         rounds += 1
         fetched += result.fetched
         if result.error or result.fetched == 0:
             return fetched, rounds, result.error
 
 
-def bench_imap(corpus: Corpus, limit: int) -> Run:
+def bench_imap(corpus: Corpus, limit: int, workers: int) -> Run:
     from regdesk.channels.imap import mailbox_password_set
     from regdesk.channels.models import Mailbox
 
     desk = _fresh_desk(corpus)
-    run = Run(f"regdesk mailbox_poll (Dovecot, {limit}/round)")
+    run = Run(f"regdesk mailbox_poll (Dovecot, {limit}/round), {_processes(workers)}")
     with dovecot_running(password="bench-secret", prefix="regdesk-bench-dovecot-") as imap:
         server = Dovecot(imap.port, imap.user, imap.password)
         row = Mailbox.objects.create(
@@ -570,13 +598,13 @@ def bench_imap(corpus: Corpus, limit: int) -> Run:
         appended = server.append(requests_render(corpus))
         started = time.perf_counter()
         with statements_counted(run):
-            fetched, rounds, error = _poll_all(row, limit)
+            fetched, rounds, error = _poll_all(row, limit, workers)
         run.phases.append(time.perf_counter() - started)
         replies = replies_render_regdesk(corpus, _references())
         appended += server.append(replies)
         started = time.perf_counter()
         with statements_counted(run):
-            more, more_rounds, error2 = _poll_all(row, limit)
+            more, more_rounds, error2 = _poll_all(row, limit, workers)
         run.phases.append(time.perf_counter() - started)
     run.messages, run.seconds = fetched + more, sum(run.phases)
     regdesk_verify(run, corpus)
@@ -756,6 +784,8 @@ def main() -> None:
     parser.add_argument("--skip-imap", action="store_true", help="no Dovecot run")
     parser.add_argument("--skip-peer", action="store_true", help="no django-helpdesk run")
     parser.add_argument("--keep", action="store_true", help="keep the databases and mail")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="regdesk's processes (default: one per CPU)")  # fmt: skip
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="regdesk-bench-email-"))
@@ -777,9 +807,14 @@ def main() -> None:
           "runs. Every run: phase 1 the requests, phase 2 the replies to them.")  # fmt: skip
     runs: list[Run] = []
     try:
-        _attempt("regdesk from a local Maildir", runs, lambda: bench_maildir(corpus, work))
+        _attempt("regdesk from a local Maildir, one process", runs,
+                 lambda: bench_maildir(corpus, work, 1))  # fmt: skip
+        if args.workers > 1:
+            _attempt(f"regdesk from a local Maildir, {args.workers} processes", runs,
+                     lambda: bench_maildir(corpus, work, args.workers))  # fmt: skip
         if not args.skip_imap:
-            _attempt("regdesk from Dovecot over IMAP", runs, lambda: bench_imap(corpus, args.round))
+            _attempt(f"regdesk from Dovecot over IMAP, {_processes(args.workers)}", runs,
+                     lambda: bench_imap(corpus, args.round, args.workers))  # fmt: skip
         if not args.skip_peer:
             _attempt("peer: django-helpdesk get_email from a local mail directory", runs,
                      lambda: bench_peer(corpus, work))  # fmt: skip
