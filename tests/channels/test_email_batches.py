@@ -352,3 +352,24 @@ def test_a_maildir_message_moved_meanwhile_is_skipped(
     result = maildir.maildir_import(path=tmp_path / "Maildir", desk=wialon)
     assert result.imported == 2
     assert Ticket.objects.count() == 2
+
+
+def test_a_parallel_import_runs_in_one_process_on_sqlite_and_not_in_a_transaction(
+    wialon: Desk, tmp_path: Path
+) -> None:
+    customer(wialon, "anna@fleet.example")
+    box = mailbox.Maildir(tmp_path / "Maildir", create=True)
+    for n in range(3):
+        box.add(mail(sender=f"user{n}@fleet.example", to="support@wialon.com", subject=f"I{n}"))
+    if connection.vendor == "postgresql":
+        # the workers could not see this test's uncommitted rows: refused, nothing touched
+        with pytest.raises(RuntimeError, match="inside a transaction"):
+            maildir_import(path=tmp_path / "Maildir", desk=wialon, workers=2)
+        assert Inbound.objects.count() == 0
+        assert len(list((tmp_path / "Maildir" / "new").iterdir())) == 3
+    else:
+        # SQLite takes one writer at a time: the import runs here, in one process
+        result = maildir_import(path=tmp_path / "Maildir", desk=wialon, workers=2)
+        assert result.imported == 3
+        assert result.error == ""
+        assert Inbound.objects.count() == 3
