@@ -80,6 +80,8 @@ def _insert_skipping(model: type[M], rows: Sequence[M], unique: str) -> list[M]:
     meta = model._meta
     fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field]
     assert meta.pk is not None
+    for row in rows:
+        row._prepare_related_fields_for_save(operation_name="rows_insert")
     returned = model._default_manager._insert(  # type: ignore[attr-defined]
         rows, fields=fields, returning_fields=[meta.pk, meta.get_field(unique)],
         on_conflict=OnConflict.IGNORE,

@@ -28,8 +28,10 @@ from regdesk.tickets.services import (
     ticket_change_priority,
     ticket_create,
     ticket_customer_reply,
+    ticket_prepare,
     ticket_reply,
     ticket_return_for_information,
+    tickets_register,
 )
 from tests.background.conftest import Inbox, free_port
 from tests.desk.factories import PersonFactory, UserFactory, make_agent, make_desk
@@ -73,6 +75,33 @@ def test_registration_tells_the_requester_the_number() -> None:
     assert ticket.reference in sent.subject
     assert ticket.reference in sent.body
     assert f"/portal/requests/{ticket.public_key}/" in sent.body
+
+
+def test_a_batch_of_registrations_acknowledges_each_with_its_own_number() -> None:
+    # Given two requests prepared together
+    desk = make_desk("service-desk", prefix="SD")
+    people = [PersonFactory(), PersonFactory()]
+    drafts = [
+        ticket_prepare(
+            desk=desk,
+            requester=person,
+            request_type="incident",
+            subject=subject,
+            body="Since 9:00",
+            channel="widget",
+        )
+        for person, subject in zip(people, ["Mail is down", "VPN is down"], strict=True)
+    ]
+    # When they are registered at once (their acknowledgements rendered before the numbers)
+    tickets = tickets_register(drafts=drafts)
+    # Then each acknowledgement names its own ticket's number, and no stand-in is left
+    assert [t.reference for t in tickets] == ["SD-000001", "SD-000002"]
+    for ticket in tickets:
+        sent = Notification.objects.get(ticket=ticket, event="registered")
+        assert sent.key.startswith(f"{ticket.pk}:registered:created:")
+        assert ticket.reference in sent.subject
+        assert ticket.reference in sent.body
+        assert "rdref" not in sent.subject + sent.body
 
 
 def test_the_same_occurrence_notifies_once() -> None:

@@ -394,6 +394,21 @@ def notify_tickets(*, items: Sequence[TicketOccurrence]) -> list[Notification]:
     ``INSERT … ON CONFLICT DO NOTHING``: each keeps its unique key, so calling twice sends once.
     Their delivery is one task when the transaction commits.
     """
+    return notifications_store(items=items, mails=notifications_render(items=items))
+
+
+@dataclass(frozen=True)
+class Mail:
+    """A mail notification rendered for one recipient of one occurrence, not yet stored."""
+
+    entry: TicketOccurrence
+    recipient: Recipient
+    notification: Notification
+
+
+def notifications_render(*, items: Sequence[TicketOccurrence]) -> list[Mail]:
+    """The mail notifications ``items`` call for, rendered, without writing anything (their
+    tickets need not be stored yet: a registration renders before it takes its number)."""
     if not items:
         return []
     planned = [(entry, _roles(entry)) for entry in items]
@@ -414,13 +429,26 @@ def notify_tickets(*, items: Sequence[TicketOccurrence]) -> list[Notification]:
         for entry, recipient in found
         if recipient.user_id is not None
     )
-    pending = [
-        _mail_notification(entry, recipient)
+    return [
+        Mail(entry, recipient, _mail_notification(entry, recipient))
         for entry, recipient in found
         if (recipient.user_id, entry.item.event.value) not in off
     ]
+
+
+def notifications_store(
+    *, items: Sequence[TicketOccurrence], mails: Sequence[Mail]
+) -> list[Notification]:
+    """Store rendered ``mails`` (their tickets stored by now) and the Telegram messages
+    ``items`` call for; delivery is asked for when the transaction commits."""
+    for mail in mails:
+        ticket, item = mail.entry.ticket, mail.entry.item
+        mail.notification.key = (
+            f"{ticket.pk}:{item.event.value}:{item.occurrence}:{mail.recipient.key}:email"
+        )
+        mail.notification.subject = mail.notification.subject[:300]
     # one statement; a key taken by an earlier or concurrent call is skipped
-    created = rows_insert(rows=pending, unique="key")
+    created = rows_insert(rows=[mail.notification for mail in mails], unique="key")
     # the requester's linked Telegram chat, where the regulation (or the request's channel)
     # calls for it
     from regdesk.telegram.delivery import telegram_notifications
@@ -449,11 +477,11 @@ def _roles(entry: TicketOccurrence) -> list[str]:
 
 
 def _mail_notification(entry: TicketOccurrence, recipient: Recipient) -> Notification:
-    """One mail notification (not saved), rendered in the recipient's language."""
+    """One mail notification (not saved, its key set when it is), rendered in the recipient's
+    language."""
     ticket, item = entry.ticket, entry.item
     subject, body = render(ticket, item.event, recipient, item.data)
     return Notification(
-        key=f"{ticket.pk}:{item.event.value}:{item.occurrence}:{recipient.key}:email",
         ticket=ticket,
         event=item.event.value,
         channel="email",
@@ -461,7 +489,7 @@ def _mail_notification(entry: TicketOccurrence, recipient: Recipient) -> Notific
         recipient_user_id=recipient.user_id,
         address=recipient.address,
         language=recipient.language,
-        subject=subject[:300],
+        subject=subject,  # cut to its column when stored, after the reference is in
         body=body,
     )
 

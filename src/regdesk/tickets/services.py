@@ -8,10 +8,11 @@ endpoints, channel handlers and tasks only parse input and call them.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
@@ -51,6 +52,9 @@ from regdesk.tickets.search import (
     ticket_document,
 )
 from regdesk.tickets.selectors import is_agent_of
+
+if TYPE_CHECKING:
+    from regdesk.notifications.services import TicketOccurrence
 
 Kind = TicketEvent.Kind
 DESCRIPTION_FIELD = "description"
@@ -568,11 +572,28 @@ def ticket_prepare(
 def tickets_register(*, drafts: Sequence[TicketDraft]) -> list[Ticket]:
     """Store prepared requests: their numbers, tickets, messages, events, notifications and
     search documents, one statement per table for all of them (a batch of emailed requests
-    costs about what one does). Returns the tickets, in order."""
+    costs about what one does). Returns the tickets, in order.
+
+    The desk's number counter stays locked from the number to the commit, and concurrent
+    registrations on the desk queue there; so what can be done before the number is: the
+    acknowledgements are rendered around a stand-in for the reference, which the number then
+    replaces, and only the writes are left for the locked part."""
+    from regdesk.notifications.services import notifications_render, notifications_store
+
     if not drafts:
         return []
     with transaction.atomic(savepoint=False):
+        stand_ins = {id(draft.ticket): f"{_STAND_IN}{n:06d}~" for n, draft in enumerate(drafts)}
+        for draft in drafts:
+            draft.ticket.reference = stand_ins[id(draft.ticket)]
+        items = _registered_occurrences(drafts)
+        mails = notifications_render(items=items)
         _number(drafts)
+        for mail in mails:
+            stand_in, reference = stand_ins[id(mail.entry.ticket)], mail.entry.ticket.reference
+            notification = mail.notification
+            notification.subject = notification.subject.replace(stand_in, reference)
+            notification.body = notification.body.replace(stand_in, reference)
         tickets = [draft.ticket for draft in drafts]
         now = timezone.now()
         for ticket in tickets:
@@ -592,7 +613,7 @@ def tickets_register(*, drafts: Sequence[TicketDraft]) -> list[Ticket]:
             created = draft.events[0]
             created.data = {"number": draft.ticket.reference, **created.data}
         _events([event for draft in drafts for event in draft.events])
-        _notify_registered(drafts)
+        notifications_store(items=items, mails=mails)
         for draft in drafts:
             if draft.escalate:
                 transaction.on_commit(lambda pk=draft.ticket.pk: _escalate_now(pk))
@@ -604,11 +625,16 @@ def tickets_register(*, drafts: Sequence[TicketDraft]) -> list[Ticket]:
     return tickets
 
 
+# Stands in for a reference while the acknowledgements are rendered: a process's own random
+# letters, which no template or ticket text can contain by chance.
+_STAND_IN = "rdref" + secrets.token_hex(8)
+
+
 def _number(drafts: Sequence[TicketDraft]) -> None:
     """Number the drafts, in order, per desk. The counter row is locked until commit, so
     concurrent creations neither duplicate nor leave gaps (a rolled-back creation rolls the
     counter back too); creations on one desk queue here. Everything that does not need the
-    number (checks, clocks, the rows in memory) was done before, in ``ticket_prepare``."""
+    number (checks, clocks, the rows in memory, the acknowledgements' text) was done before."""
     by_desk: dict[int, list[TicketDraft]] = {}
     for draft in drafts:
         by_desk.setdefault(draft.ticket.desk_id, []).append(draft)
@@ -626,26 +652,22 @@ def _number(drafts: Sequence[TicketDraft]) -> None:
                 ticket.reference = f"{ticket.desk.ticket_prefix}-{ticket.number:06d}"
 
 
-def _notify_registered(drafts: Sequence[TicketDraft]) -> None:
-    """Registered, and returned at once when information is missing: one insert for all."""
+def _registered_occurrences(drafts: Sequence[TicketDraft]) -> list[TicketOccurrence]:
+    """Registered, and returned at once when information is missing. A ticket is registered
+    once, so its creation names the occurrence (the notifications' keys need no event id)."""
     from regdesk.core.regulation import NotificationEvent
-    from regdesk.notifications.services import Occurrence, TicketOccurrence, notify_tickets
+    from regdesk.notifications.services import Occurrence, TicketOccurrence
 
     items = []
     for draft in drafts:
-        created = draft.events[0]
         items.append(
-            TicketOccurrence(
-                draft.ticket, Occurrence(NotificationEvent.REGISTERED, f"ev{created.pk}", {})
-            )
+            TicketOccurrence(draft.ticket, Occurrence(NotificationEvent.REGISTERED, "created", {}))
         )
         if draft.ticket.missing_fields:
             data = {"missing": draft.ticket.missing_fields, "note": ""}
-            occurrence = Occurrence(
-                NotificationEvent.RETURNED_FOR_INFORMATION, f"ev{draft.events[1].pk}", data
-            )
+            occurrence = Occurrence(NotificationEvent.RETURNED_FOR_INFORMATION, "created", data)
             items.append(TicketOccurrence(draft.ticket, occurrence))
-    notify_tickets(items=items)
+    return items
 
 
 def _escalate_now(ticket_id: int) -> None:
