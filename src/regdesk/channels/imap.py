@@ -131,8 +131,8 @@ def _poll_parallel(
         heads.update(_by_uid(fetched))
     present = [uid for uid in uids if uid in heads]  # the others were expunged meanwhile
     workers = min(workers, len(present))
-    if workers < 2:
-        for _uid, line in _poll_batch(client, mailbox, present):
+    if workers < 2:  # one message, or none, left to poll
+        for _uid, line in _poll_batch(client, mailbox, present) if present else []:
             result.fetched += 1
             result.results.append(line)
         return
