@@ -7,10 +7,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from regdesk.bulk import rows_insert, rows_update
+from regdesk.bulk import keys_reserve, pipelined, rows_insert, rows_update
 from regdesk.channels.models import Inbound
 from regdesk.notifications.models import Notification
 from regdesk.tickets.models import Message, Ticket
@@ -18,6 +18,10 @@ from tests.desk.factories import PersonFactory, make_desk
 
 pytestmark = pytest.mark.django_db
 UTC = ZoneInfo("UTC")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def test_rows_update_stores_each_rows_own_values_and_nothing_else() -> None:
@@ -100,3 +104,45 @@ def test_rows_insert_skips_taken_unique_values_and_returns_the_rest_in_order(cou
     alone = Notification(key="alone", event="registered", channel="email", address="c@x")
     assert rows_insert(rows=[alone], unique="key") == [alone]
     assert Notification.objects.get(pk=alone.pk).key == "alone"
+
+
+def test_reserved_keys_are_the_keys_rows_are_stored_under() -> None:
+    # Given new rows of two models
+    desk = make_desk("service-desk", slug="bulk", prefix="BLK")
+    events = [Notification(key=f"n{n}", event="registered", channel="email") for n in range(2)]
+    inbound = Inbound(channel="email", key="r", raw=b"raw", source="t", received_at=_now())
+    # When their keys are reserved and they are stored
+    keys_reserve(rows=[*events, inbound])
+    reserved = [row.pk for row in (*events, inbound)]
+    for row in (*events, inbound):
+        rows_insert(rows=[row])
+    # Then on PostgreSQL each kept its reserved key, distinct ones; elsewhere they were given
+    # theirs when stored
+    if connection.vendor == "postgresql":
+        assert None not in reserved
+        assert len(set(reserved[:2])) == 2
+        assert [row.pk for row in (*events, inbound)] == reserved
+    else:
+        assert reserved == [None, None, None]
+    assert Notification.objects.filter(pk__in=[e.pk for e in events]).count() == 2
+    assert Inbound.objects.get(pk=inbound.pk).key == "r"
+    assert desk.pk is not None
+
+
+def test_a_failure_in_a_pipelined_block_is_djangos_error_and_stores_nothing() -> None:
+    # Given a stored notification key
+    Notification.objects.create(key="taken", event="registered", channel="email")
+
+    # When a pipelined transaction stores a fresh row, then one whose key is taken
+    def store_both() -> None:
+        with transaction.atomic(), pipelined():
+            rows_insert(rows=[Notification(key="fresh", event="registered", channel="email")])
+            duplicate = Notification(key="taken", event="registered", channel="email")
+            keys_reserve(rows=[duplicate])
+            rows_insert(rows=[duplicate])
+            Notification.objects.count()  # a read: the failure is reported by now at the latest
+
+    with pytest.raises(IntegrityError):
+        store_both()
+    # Then the failure is Django's IntegrityError and the fresh row went with the transaction
+    assert list(Notification.objects.values_list("key", flat=True)) == ["taken"]

@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from regdesk.bulk import rows_insert, rows_update
+from regdesk.bulk import keys_reserve, pipelined, rows_insert, rows_update
 from regdesk.core.clocks import ClockState, TicketFacts, evaluate_clocks
 from regdesk.core.clocks import EventKind as CoreEvent
 from regdesk.core.clocks import TicketEvent as CoreTicketEvent
@@ -577,24 +577,28 @@ def tickets_register(*, drafts: Sequence[TicketDraft]) -> list[Ticket]:
     The desk's number counter stays locked from the number to the commit, and concurrent
     registrations on the desk queue there; so what can be done before the number is: the
     acknowledgements are rendered around a stand-in for the reference, which the number then
-    replaces, and only the writes are left for the locked part."""
+    replaces, and the rows get their keys. On PostgreSQL the writes after the number are then
+    sent together (``pipelined``): one wait for all of them and one for the commit."""
     from regdesk.notifications.services import notifications_render, notifications_store
 
     if not drafts:
         return []
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic(savepoint=False), pipelined():
         stand_ins = {id(draft.ticket): f"{_STAND_IN}{n:06d}~" for n, draft in enumerate(drafts)}
         for draft in drafts:
             draft.ticket.reference = stand_ins[id(draft.ticket)]
         items = _registered_occurrences(drafts)
         mails = notifications_render(items=items)
+        tickets = [draft.ticket for draft in drafts]
+        messages = [m for draft in drafts for m in draft.messages]
+        events = [event for draft in drafts for event in draft.events]
+        keys_reserve(rows=[*tickets, *messages, *events, *(m.notification for m in mails)])
         _number(drafts)
         for mail in mails:
             stand_in, reference = stand_ins[id(mail.entry.ticket)], mail.entry.ticket.reference
             notification = mail.notification
             notification.subject = notification.subject.replace(stand_in, reference)
             notification.body = notification.body.replace(stand_in, reference)
-        tickets = [draft.ticket for draft in drafts]
         now = timezone.now()
         for ticket in tickets:
             ticket.next_check_at = now
@@ -606,22 +610,23 @@ def tickets_register(*, drafts: Sequence[TicketDraft]) -> list[Ticket]:
         ]
         if secrets:
             rows_insert(rows=secrets)
-        rows_insert(rows=[m for draft in drafts for m in draft.messages])
+        rows_insert(rows=messages)
         for draft in drafts:
             if draft.attachments:
                 _store_attachments(draft.messages[0], draft.regulation, draft.attachments)
             created = draft.events[0]
             created.data = {"number": draft.ticket.reference, **created.data}
-        _events([event for draft in drafts for event in draft.events])
-        notifications_store(items=items, mails=mails)
-        for draft in drafts:
-            if draft.escalate:
-                transaction.on_commit(lambda pk=draft.ticket.pk: _escalate_now(pk))
+        _events(events)
         documents = [
             (draft.ticket, ticket_document(draft.ticket, bodies=[m.body for m in draft.messages]))
             for draft in drafts
         ]
         search_index_update_many(documents=documents)
+        # last: it reads what it stored, which waits for everything sent before it
+        notifications_store(items=items, mails=mails)
+        for draft in drafts:
+            if draft.escalate:
+                transaction.on_commit(lambda pk=draft.ticket.pk: _escalate_now(pk))
     return tickets
 
 
