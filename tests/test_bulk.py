@@ -146,3 +146,23 @@ def test_a_failure_in_a_pipelined_block_is_djangos_error_and_stores_nothing() ->
         store_both()
     # Then the failure is Django's IntegrityError and the fresh row went with the transaction
     assert list(Notification.objects.values_list("key", flat=True)) == ["taken"]
+
+
+def test_several_rows_with_reserved_keys_are_stored_under_them_in_one_statement() -> None:
+    # Given three new rows whose keys are reserved
+    rows = [
+        Inbound(channel="email", key=f"m{n}", raw=b"raw", source="t", received_at=_now())
+        for n in range(3)
+    ]
+    keys_reserve(rows=rows)
+    reserved = [row.pk for row in rows]
+    # When they are stored together
+    with CaptureQueriesContext(connection) as queries:
+        stored = rows_insert(rows=rows)
+    # Then they are stored, in one statement, under the reserved keys (PostgreSQL) or new ones
+    assert stored == rows
+    assert len(queries) == 1
+    assert {row.key: row.pk for row in Inbound.objects.all()} == {r.key: r.pk for r in rows}
+    if connection.vendor == "postgresql":
+        assert [row.pk for row in rows] == reserved
+        assert "RETURNING" not in queries[0]["sql"]

@@ -64,6 +64,8 @@ def rows_insert(*, rows: Sequence[M], unique: str = "") -> list[M]:
     if len(rows) > 1 or connection.vendor != "postgresql":
         if unique:
             return _insert_skipping(model, rows, unique)
+        if connection.vendor == "postgresql" and all(row.pk is not None for row in rows):
+            return _insert_keyed(model, rows)
         return list(model._default_manager.bulk_create(rows))
     row = rows[0]
     # What bulk_create does first: a relation assigned before its row was saved gives its key.
@@ -120,6 +122,21 @@ def pipelined() -> Iterator[None]:
     connection.ensure_connection()
     with connection.wrap_database_errors, connection.connection.pipeline():
         yield
+
+
+def _insert_keyed(model: type[M], rows: Sequence[M]) -> list[M]:
+    """Several rows that have their keys (reserved): Django's insert (``unnest`` on
+    PostgreSQL) without ``RETURNING``, so in a pipeline nothing waits for it."""
+    meta = model._meta
+    for row in rows:
+        row._prepare_related_fields_for_save(operation_name="rows_insert")
+    model._default_manager._insert(  # type: ignore[attr-defined]
+        rows, fields=list(meta.local_concrete_fields), returning_fields=None
+    )
+    for row in rows:
+        row._state.adding = False
+        row._state.db = connection.alias
+    return list(rows)
 
 
 def _insert_skipping(model: type[M], rows: Sequence[M], unique: str) -> list[M]:
