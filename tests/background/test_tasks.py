@@ -20,6 +20,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from regdesk.notifications.models import Notification
 from regdesk.tickets.services import ticket_create
@@ -103,9 +104,14 @@ def test_one_sweep_queued_at_a_time_and_nothing_rolled_back_is_sent(
             with pytest.raises(_Rollback):
                 register_and_roll_back()
             second = _register(desk)
-        third, fourth = _register(desk), _register(desk)
-        # Then one sweep is queued for all of them, and it sends exactly what was committed
+        with CaptureQueriesContext(connection) as statements:
+            third, fourth = _register(desk), _register(desk)
+        # Then one sweep is queued for all of them, and it sends exactly what was committed;
+        # the later commits only read that it is queued (no write, no wait for the disk)
         assert queued() == 1
+        sweep_statements = [q["sql"] for q in statements if "deliverysweep" in q["sql"]]
+        assert len(sweep_statements) == 2
+        assert all(sql.startswith("SELECT") for sql in sweep_statements)
         call_command("db_worker", "--batch", "--interval", "0")
         assert sorted(m["Subject"] for m in smtp_server.messages) == sorted(
             f"[{t.reference}] Your request is registered" for t in (first, second, third, fourth)

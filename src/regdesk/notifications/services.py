@@ -644,13 +644,22 @@ SWEEP_STALE = timedelta(seconds=60)
 
 
 def sweep_request() -> None:
-    """Ask for a sweep of the pending notifications, unless one is queued: one statement (an
-    upsert that answers only when it asked), and a task only then."""
+    """Ask for a sweep of the pending notifications, unless one is queued: a read when one is
+    (as it is for most transactions when many commit: the worker clears the request before it
+    claims, so a queued sweep finds what just committed), else an upsert that answers only when
+    it asked, and a task only then."""
     from regdesk.notifications.tasks import notifications_sweep
 
     now = timezone.now()
     table = connection.ops.quote_name(DeliverySweep._meta.db_table)
     with connection.cursor() as cursor:
+        # A read takes no row lock and writes nothing to the log: the upsert below does both
+        # even when it changes nothing, and its commit waits for the disk.
+        cursor.execute(
+            f"SELECT 1 FROM {table} WHERE id = 1 AND requested_at >= %s", [now - SWEEP_STALE]
+        )
+        if cursor.fetchone() is not None:
+            return
         cursor.execute(
             f"INSERT INTO {table} (id, requested_at) VALUES (1, %s) ON CONFLICT (id) DO UPDATE "
             f"SET requested_at = EXCLUDED.requested_at WHERE {table}.requested_at IS NULL "
