@@ -1,6 +1,6 @@
 """The REST API over HTTP on PostgreSQL: ticket creation and the ticket list, 8 concurrent clients.
 
-    .venv/bin/python benchmarks/api.py [--duration 20] [--clients 8] [--gunicorn-workers 5]
+    .venv/bin/python benchmarks/api.py [--duration 20] [--clients 8] [--gunicorn-workers 2]
                                        [--gunicorn-threads 1] [--servers gunicorn,serve]
                                        [--client http.client|httpx] [--desks 1]
                                        [--profile 300] [--keep]
@@ -10,7 +10,8 @@ to change it), migrates it, makes a desk (service-desk preset; --desks N makes N
 clients over them) with a customer and an agent per client, each with a token (rate limit out of
 the way), and starts the server as an operator would:
 
-* ``gunicorn``: ``gunicorn regdesk.config.wsgi -w N`` (docs/operations.md; N = 2 x cores + 1)
+* ``gunicorn``: ``gunicorn regdesk.config.wsgi -w N`` (docs/operations.md: N = cores, PostgreSQL
+  on the same machine)
   with one ``regdesk worker`` beside it for the background tasks, as documented;
 * ``serve``: ``regdesk serve`` (waitress, 8 threads, its in-process worker thread).
 
@@ -718,8 +719,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per phase")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument(
-        "--gunicorn-workers", type=int, default=2 * (os.cpu_count() or 1) + 1,
-        help="default: 2 x cores + 1 (docs/operations.md)",
+        "--gunicorn-workers", type=int, default=os.cpu_count() or 1,
+        help="default: one per core (docs/operations.md)",
     )  # fmt: skip
     parser.add_argument(
         "--gunicorn-threads", type=int, default=1,
