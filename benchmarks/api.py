@@ -13,7 +13,8 @@ the way), and starts the server as an operator would:
 * ``gunicorn``: ``gunicorn regdesk.config.wsgi -w N`` (docs/operations.md: N = cores, PostgreSQL
   on the same machine)
   with one ``regdesk worker`` beside it for the background tasks, as documented;
-* ``serve``: ``regdesk serve`` (waitress, 8 threads, its in-process worker thread).
+* ``serve``: ``regdesk serve --workers N`` (on PostgreSQL: gunicorn's sync workers and the
+  background worker in a process of its own, all under the one command).
 
 Then 8 clients, a connection each, register requests with POST /api/v1/tickets as customers
 for --duration seconds, and list GET /api/v1/tickets?limit=50 as agents for --duration seconds;
@@ -198,8 +199,10 @@ class Server:
                 [str(BIN / "regdesk"), "worker"],
             ]  # fmt: skip
         elif kind == "serve":
-            self.label = "regdesk serve (waitress, 8 threads)"
-            commands = [[str(BIN / "regdesk"), "serve", "--port", str(self.port)]]
+            self.label = f"regdesk serve --workers {workers}"
+            commands = [
+                [str(BIN / "regdesk"), "serve", "--port", str(self.port), "--workers", str(workers)]
+            ]
         else:
             raise SystemExit(f"unknown server {kind!r} (gunicorn or serve)")
         self.processes = []
@@ -720,7 +723,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument(
         "--gunicorn-workers", type=int, default=os.cpu_count() or 1,
-        help="default: one per core (docs/operations.md)",
+        help="processes of gunicorn and of regdesk serve (default: one per core, as "
+        "docs/operations.md advises)",
     )  # fmt: skip
     parser.add_argument(
         "--gunicorn-threads", type=int, default=1,

@@ -230,3 +230,85 @@ def test_serve_refuses_an_unknown_demo_preset(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "unknown preset 'helpdesk'" in result.stderr
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A database of its own on the test suite's PostgreSQL server (dropped afterwards)."""
+    server = os.environ.get("REGDESK_TEST_DATABASE_URL")
+    if not server:
+        pytest.skip("needs PostgreSQL (REGDESK_TEST_DATABASE_URL)")
+    import psycopg
+
+    name = f"regdesk_serve_{os.getpid()}"
+    admin = server.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_serve_on_postgresql_runs_a_worker_per_process_and_the_background_worker(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    # Given a fresh install on PostgreSQL (gunicorn installed, as the production extra has it)
+    port = _free_port()
+    process = subprocess.Popen(
+        _regdesk("serve", "--demo", "service-desk", "--port", str(port), "--workers", "2"),
+        env=_clean_env(tmp_path / "data", DATABASE_URL=postgres_url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        encoding="utf-8",
+    )
+    lines: list[str] = []
+    assert process.stdout is not None
+    stream = process.stdout
+    reader = threading.Thread(target=lambda: lines.extend(t.rstrip("\n") for t in stream))
+    reader.start()
+    try:
+        # When it has started, then the site answers from gunicorn's two workers
+        status, _ = _get(f"http://127.0.0.1:{port}/portal/login/", within=120)
+        assert status == 200
+        # and the background worker, a process of its own, delivers the demo's notifications
+        deadline = time.monotonic() + 60
+        while not any(line.startswith("Subject: [") for line in list(lines)):
+            assert time.monotonic() < deadline, "\n".join(lines[-30:])
+            time.sleep(0.5)
+        printed = "\n".join(lines)
+        assert "server: gunicorn, 2 sync workers" in printed
+        background = next(line for line in lines if "background worker: process" in line)
+        pid = int(background.split("process ")[1].split()[0])
+    finally:
+        # and when it is stopped, the background worker stops with it
+        process.terminate()
+        process.wait(timeout=30)
+        reader.join(10)
+    deadline = time.monotonic() + 10
+    while _running(pid):
+        assert time.monotonic() < deadline, "the background worker outlived the server"
+        time.sleep(0.2)
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie (an orphan that nothing here reaps)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "zombie" not in status.lower()
+
+
+def test_serve_refuses_several_workers_on_sqlite(tmp_path: Path) -> None:
+    result = subprocess.run(
+        _regdesk("serve", "--workers", "2", "--port", str(_free_port())),
+        env=_clean_env(tmp_path / "data"),
+        capture_output=True,
+        encoding="utf-8",
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--workers needs PostgreSQL" in result.stderr

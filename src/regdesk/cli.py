@@ -7,6 +7,7 @@ output formats and exit codes (0 ok, 1 invalid regulation, 2 usage/input error) 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -285,8 +286,19 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     threads: Annotated[int, typer.Option(help="Worker threads of the WSGI server.")] = 8,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Server processes: more than one runs gunicorn's sync workers (PostgreSQL, "
+            "gunicorn installed) with the background worker in a process of its own. Default: "
+            "one per CPU core on PostgreSQL when gunicorn is installed, else one process "
+            "(waitress, --threads).",
+        ),
+    ] = None,
 ) -> None:
-    """Run the desk: apply migrations, optionally load the demo, and serve the site (waitress)."""
+    """Run the desk: apply migrations, optionally load the demo, and serve the site (waitress,
+    or gunicorn's workers on PostgreSQL)."""
     from regdesk.core.loader import PRESETS
 
     if demo is not None and demo not in PRESETS:
@@ -303,6 +315,7 @@ def serve(
         if database["ENGINE"].endswith("sqlite3")
         else f"PostgreSQL {database.get('NAME')} on {database.get('HOST') or 'localhost'}"
     )
+    processes = _serve_processes(workers, sqlite=database["ENGINE"].endswith("sqlite3"))
     typer.echo(f"regdesk: database {where}; applying migrations")
     try:
         call_command("migrate", interactive=False, verbosity=0)
@@ -322,6 +335,9 @@ def serve(
         typer.echo("  create a login with: regdesk manage createsuperuser")
     typer.echo("Press Ctrl+C to stop.")
     sys.stdout.flush()
+    if processes > 1:
+        _serve_gunicorn(host=host, port=port, workers=processes)
+        return
 
     import waitress
 
@@ -337,6 +353,59 @@ def serve(
         pass
     except OSError as exc:
         _fail(f"cannot listen on {host}:{port}: {exc}")
+
+
+def _serve_processes(wanted: int | None, *, sqlite: bool) -> int:
+    """How many server processes ``serve`` runs (see its --workers)."""
+    try:
+        import gunicorn  # noqa: F401
+    except ImportError:
+        if wanted is not None and wanted > 1:
+            _fail("--workers needs gunicorn: pip install 'regdesk[production]'")
+        return 1
+    if sqlite:
+        if wanted is not None and wanted > 1:
+            _fail("--workers needs PostgreSQL: SQLite takes one writer at a time")
+        return 1
+    # One per core: PostgreSQL shares them, and more workers only take turns (operations.md).
+    return wanted if wanted is not None else (os.cpu_count() or 1)
+
+
+def _serve_gunicorn(*, host: str, port: int, workers: int) -> None:
+    """gunicorn's sync workers in the foreground, the database backend's worker beside them in
+    a process of its own; both stop on Ctrl+C."""
+    import multiprocessing
+
+    from django.db import connections
+    from gunicorn.app.base import BaseApplication
+
+    from regdesk.config.wsgi import application
+    from regdesk.worker import backend_kind, worker_run
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("proc_name", "regdesk")
+
+        def load(self) -> Any:
+            return application
+
+    connections.close_all()  # forked processes open their own
+    background = None
+    if backend_kind() == "database":
+        background = multiprocessing.get_context("fork").Process(
+            target=worker_run, kwargs={"processes": 1}, name="regdesk-worker", daemon=True
+        )
+        background.start()
+        typer.echo(f"  background worker: process {background.pid} (database backend)")
+    typer.echo(f"  server: gunicorn, {workers} sync workers")
+    try:
+        Server().run()
+    finally:
+        if background is not None:
+            background.terminate()
+            background.join(10)
 
 
 @app.command("worker")
