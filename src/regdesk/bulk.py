@@ -5,7 +5,8 @@
 theirs on every call, which costs more than PostgreSQL's work (0.19 ms of CPU against 0.12 ms
 for a ticket event, measured). An API registration writes four such rows while it holds its
 desk's number counter, so this shortens the time other registrations wait there too. Several
-rows go through ``bulk_create``: Django's ``unnest`` insert is as good as it gets for them.
+rows go in with one array per column, in binary: Django's ``bulk_create`` sends text arrays,
+which psycopg escapes element by element (an eighth of an email batch's CPU).
 
 ``keys_reserve`` gives new rows their keys from their tables' sequences before they are stored,
 all in one statement; a row that has its key is then inserted without ``RETURNING``, so its
@@ -14,7 +15,7 @@ pipeline mode): a registration waits for PostgreSQL three times while it holds i
 number counter instead of seven, and on a busy machine each wait is a turn on a core.
 
 ``rows_update`` stores some fields of many rows in one statement. On PostgreSQL that is
-``UPDATE … FROM (VALUES …)``, each value cast to its column's type; Django's ``bulk_update``
+``UPDATE … FROM unnest(…)``, an array per column cast to its type; Django's ``bulk_update``
 builds a ``CASE WHEN id = … THEN …`` per column and row instead, which costs more to build than
 the writes it replaces (40 % of a batch of emailed replies). Elsewhere (SQLite) it is one
 ``UPDATE`` per row.
@@ -34,20 +35,35 @@ M = TypeVar("M", bound=Model)
 
 
 @functools.cache
-def _insert_plan(model: type[Model], unique: str, keyed: bool) -> tuple[list[Field[Any, Any]], str]:
-    """The columns written and the insert statement: with ``keyed`` the row brings its key
-    (reserved) and nothing comes back, unless ``unique`` asks whether it was stored (a row whose
-    value is taken is skipped and returns nothing)."""
+def _insert_plan(
+    model: type[Model], unique: str, keyed: bool, many: bool
+) -> tuple[list[Field[Any, Any]], str]:
+    """The columns written and the insert statement. ``keyed``: the rows bring their keys
+    (reserved) and nothing comes back, unless ``unique`` asks which were stored (a row whose
+    value is taken is skipped and returns nothing). ``many``: the values come as one array per
+    column, in binary (``unnest(%b::type[], …)``): the statement and its conversion are the same
+    for any number of rows, and psycopg writes binary arrays fifteen times faster than text ones
+    (which escape each element with a regular expression; 0.4 ms against 6.5 ms of CPU for 50
+    rows of text, JSON and bytes, measured)."""
     meta = model._meta
     pk = meta.pk
     assert pk is not None
     fields = [f for f in meta.local_concrete_fields if keyed or f is not meta.auto_field]
     quote = connection.ops.quote_name
+    if many:
+        values = (
+            "SELECT * FROM unnest("
+            + ", ".join(f"%b::{f.db_type(connection)}[]" for f in fields)
+            + ")"
+        )
+    else:
+        values = f"VALUES ({', '.join('%s' for _field in fields)})"
+    returning = [pk.column, *([meta.get_field(unique).column] if unique else [])]
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES ({', '.join('%s' for _field in fields)})"
+        + values
         + (" ON CONFLICT DO NOTHING" if unique else "")
-        + (f" RETURNING {quote(pk.column)}" if unique or not keyed else "")
+        + (f" RETURNING {', '.join(quote(c) for c in returning)}" if unique or not keyed else "")
     )
     return fields, sql
 
@@ -57,31 +73,41 @@ def rows_insert(*, rows: Sequence[M], unique: str = "") -> list[M]:
 
     With ``unique`` (a field with a unique constraint), a row whose value is taken already is
     skipped and left out (``ON CONFLICT DO NOTHING``), in the same single statement. Like
-    ``bulk_create``, no signal is sent and ``save`` is not called."""
+    ``bulk_create``, no signal is sent and ``save`` is not called. Rows that have their keys
+    (``keys_reserve``) are inserted without ``RETURNING``: in a pipeline nothing waits for them."""
     if not rows:
         return []
     model = type(rows[0])
-    if len(rows) > 1 or connection.vendor != "postgresql":
+    if connection.vendor != "postgresql":
         if unique:
             return _insert_skipping(model, rows, unique)
-        if connection.vendor == "postgresql" and all(row.pk is not None for row in rows):
-            return _insert_keyed(model, rows)
         return list(model._default_manager.bulk_create(rows))
-    row = rows[0]
-    # What bulk_create does first: a relation assigned before its row was saved gives its key.
-    row._prepare_related_fields_for_save(operation_name="rows_insert")
-    keyed = row.pk is not None
-    fields, sql = _insert_plan(model, unique, keyed)
-    params = [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields]
+    keyed = all(row.pk is not None for row in rows)
+    many = len(rows) > 1
+    fields, sql = _insert_plan(model, unique, keyed, many)
+    columns: list[list[Any]] = [[] for _field in fields]
+    for row in rows:
+        # What bulk_create does first: a relation assigned before its row was saved gives its
+        # key (a message built before its ticket was stored).
+        row._prepare_related_fields_for_save(operation_name="rows_insert")
+        for field, values in zip(fields, columns, strict=True):
+            values.append(field.get_db_prep_save(field.pre_save(row, True), connection))
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        returned = cursor.fetchone() if unique or not keyed else (row.pk,)
-    if returned is None:  # its unique value was taken
-        return []
-    row.pk = returned[0]
-    row._state.adding = False
-    row._state.db = connection.alias
-    return [row]
+        cursor.execute(sql, columns if many else [values[0] for values in columns])
+        returned = cursor.fetchall() if unique or not keyed else [(row.pk,) for row in rows]
+    if unique:
+        ids = {key: pk for pk, key in returned}
+        pairs = [(row, ids.pop(getattr(row, unique), None)) for row in rows]
+    else:
+        pairs = [(row, pk) for row, (pk,) in zip(rows, returned, strict=True)]
+    stored = []
+    for row, pk in pairs:
+        if pk is not None:
+            row.pk = pk
+            row._state.adding = False
+            row._state.db = connection.alias
+            stored.append(row)
+    return stored
 
 
 def keys_reserve(*, rows: Sequence[Model]) -> None:
@@ -124,24 +150,9 @@ def pipelined() -> Iterator[None]:
         yield
 
 
-def _insert_keyed(model: type[M], rows: Sequence[M]) -> list[M]:
-    """Several rows that have their keys (reserved): Django's insert (``unnest`` on
-    PostgreSQL) without ``RETURNING``, so in a pipeline nothing waits for it."""
-    meta = model._meta
-    for row in rows:
-        row._prepare_related_fields_for_save(operation_name="rows_insert")
-    model._default_manager._insert(  # type: ignore[attr-defined]
-        rows, fields=list(meta.local_concrete_fields), returning_fields=None
-    )
-    for row in rows:
-        row._state.adding = False
-        row._state.db = connection.alias
-    return list(rows)
-
-
 def _insert_skipping(model: type[M], rows: Sequence[M], unique: str) -> list[M]:
-    """Several rows (or SQLite), skipping taken values: Django's ``INSERT … ON CONFLICT DO
-    NOTHING RETURNING id, <unique>``, the statement ``save`` uses, for all of them."""
+    """SQLite, skipping taken values: Django's ``INSERT … ON CONFLICT DO NOTHING RETURNING id,
+    <unique>``, the statement ``save`` uses, for all of them."""
     from django.db.models.constants import OnConflict
 
     meta = model._meta
@@ -179,21 +190,21 @@ def rows_update(*, rows: Sequence[Model], fields: Sequence[str]) -> None:
     pk = meta.pk
     assert pk is not None
     types = [pk.db_type(connection), *(column.db_type(connection) for column in columns)]
-    placeholders = "(" + ", ".join(f"%s::{kind}" for kind in types) + ")"
     names = [pk.column, *(column.column for column in columns)]
-    params: list[Any] = []
-    for row in rows:
-        params.append(pk.get_db_prep_value(row.pk, connection))
-        params += [
-            column.get_db_prep_save(getattr(row, column.attname), connection) for column in columns
-        ]
+    arrays: list[list[Any]] = [[pk.get_db_prep_value(row.pk, connection) for row in rows]]
+    arrays += [
+        [column.get_db_prep_save(getattr(row, column.attname), connection) for row in rows]
+        for column in columns
+    ]
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(c.column)} = v.{quote(c.column)}" for c in columns)
     with connection.cursor() as cursor:
+        # one binary array per column (see rows_insert): the same statement for any number of
+        # rows, so psycopg converts it once and PostgreSQL prepares it once
         cursor.execute(
             f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "
-            f"FROM (VALUES {', '.join(placeholders for _row in rows)}) "
+            f"FROM unnest({', '.join(f'%b::{kind}[]' for kind in types)}) "
             f"AS v({', '.join(quote(name) for name in names)}) "
             f"WHERE t.{quote(pk.column)} = v.{quote(pk.column)}",
-            params,
+            arrays,
         )

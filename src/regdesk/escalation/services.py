@@ -406,7 +406,7 @@ def clock_monitor(*, now: datetime | None = None, batch: int = 1000) -> list[int
             cursor.execute(
                 f"""
                 UPDATE {Ticket._meta.db_table} AS t SET next_check_at = %s
-                FROM unnest(%s::bigint[], %s::timestamptz[]) AS d(id, at)
+                FROM unnest(%b::bigint[], %b::timestamptz[]) AS d(id, at)
                 WHERE t.id = d.id AND t.next_check_at = d.at
                 RETURNING t.id
                 """,

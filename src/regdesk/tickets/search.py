@@ -44,7 +44,7 @@ def search_index_update_many(*, documents: Sequence[tuple[Ticket, str]]) -> None
             cursor.execute(
                 "INSERT INTO tickets_search (ticket_id, document) "
                 "SELECT t.id, to_tsvector('simple', t.document) "
-                "FROM unnest(%s::bigint[], %s::text[]) AS t(id, document) "
+                "FROM unnest(%b::bigint[], %b::text[]) AS t(id, document) "
                 "ON CONFLICT (ticket_id) DO UPDATE SET document = EXCLUDED.document",
                 [[ticket.pk for ticket, _d in documents], [d for _t, d in documents]],
             )
@@ -87,7 +87,7 @@ def search_index_append_many(*, texts: Sequence[tuple[Ticket, str]]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE tickets_search AS s SET document = s.document || to_tsvector('simple', t.text) "
-            "FROM unnest(%s::bigint[], %s::text[]) AS t(id, text) WHERE s.ticket_id = t.id "
+            "FROM unnest(%b::bigint[], %b::text[]) AS t(id, text) WHERE s.ticket_id = t.id "
             "RETURNING s.ticket_id",
             [list(joined), list(joined.values())],
         )
