@@ -28,7 +28,7 @@ import functools
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import Field, Model
 
 M = TypeVar("M", bound=Model)
@@ -85,13 +85,18 @@ def rows_insert(*, rows: Sequence[M], unique: str = "") -> list[M]:
     keyed = all(row.pk is not None for row in rows)
     many = len(rows) > 1
     fields, sql = _insert_plan(model, unique, keyed, many)
+    database = connections[connection.alias]  # not the proxy: it is asked once per value
+    converters = [_converter(field) for field in fields]
+    relations = [field for field in fields if field.is_relation]
     columns: list[list[Any]] = [[] for _field in fields]
     for row in rows:
-        # What bulk_create does first: a relation assigned before its row was saved gives its
-        # key (a message built before its ticket was stored).
-        row._prepare_related_fields_for_save(operation_name="rows_insert")
-        for field, values in zip(fields, columns, strict=True):
-            values.append(field.get_db_prep_save(field.pre_save(row, True), connection))
+        _relations_take_keys(row, relations)
+        for field, convert, values in zip(fields, converters, columns, strict=True):
+            value = field.pre_save(row, True)
+            converted = _SLOW if convert is None else convert(value)
+            values.append(
+                field.get_db_prep_save(value, database) if converted is _SLOW else converted
+            )
     with connection.cursor() as cursor:
         cursor.execute(sql, columns if many else [values[0] for values in columns])
         returned = cursor.fetchall() if unique or not keyed else [(row.pk,) for row in rows]
@@ -108,6 +113,64 @@ def rows_insert(*, rows: Sequence[M], unique: str = "") -> list[M]:
             row._state.db = connection.alias
             stored.append(row)
     return stored
+
+
+_SLOW = object()
+_NATIVE: dict[Any, type] = {}
+
+
+def _native_types() -> dict[Any, type]:
+    """Fields whose value for the database is the Python value itself, when it is of this
+    type (Django would only check it): text, whole numbers, booleans and their relations."""
+    if not _NATIVE:
+        from django.db import models
+
+        _NATIVE.update(
+            {
+                models.CharField.get_prep_value: str,
+                models.TextField.get_prep_value: str,
+                models.IntegerField.get_prep_value: int,
+                models.BooleanField.get_prep_value: bool,
+            }
+        )
+    return _NATIVE
+
+
+def _converter(field: Field[Any, Any]) -> Any:
+    """A cheap conversion of ``field``'s values, or None where Django's is needed for all."""
+    from django.db.models import ForeignKey
+    from django.db.models.fields import AutoFieldMixin
+
+    target: Any = field.target_field if isinstance(field, ForeignKey) else field
+    kind = type(target)
+    # an automatic key's value is only checked (on PostgreSQL: not even that), like an integer
+    prep_value = (Field.get_db_prep_value, AutoFieldMixin.get_db_prep_value)
+    if (
+        kind.get_db_prep_save is not Field.get_db_prep_save
+        or kind.get_db_prep_value not in prep_value
+    ):
+        return None
+    native = _native_types().get(kind.get_prep_value)
+    if native is None:
+        return None
+
+    def convert(value: Any) -> Any:
+        return value if value is None or type(value) is native else _SLOW
+
+    return convert
+
+
+def _relations_take_keys(row: Model, relations: Sequence[Field[Any, Any]]) -> None:
+    """What bulk_create does first: a relation assigned before its row was saved gives its key
+    (a message built before its ticket was stored); an unsaved one is refused."""
+    for field in relations:
+        if getattr(row, field.attname) is None and field.is_cached(row):  # type: ignore[attr-defined]
+            related = field.get_cached_value(row)  # type: ignore[attr-defined]
+            if related is None:
+                continue
+            if related.pk is None:
+                raise ValueError(f"rows_insert() prohibited: {field.name} refers to an unsaved row")
+            setattr(row, field.attname, related.pk)
 
 
 def keys_reserve(*, rows: Sequence[Model]) -> None:
