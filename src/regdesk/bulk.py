@@ -170,7 +170,7 @@ def _relations_take_keys(row: Model, relations: Sequence[Field[Any, Any]]) -> No
                 continue
             if related.pk is None:
                 raise ValueError(f"rows_insert() prohibited: {field.name} refers to an unsaved row")
-            setattr(row, field.attname, related.pk)
+            setattr(row, field.name, related)  # the key, and the row stays remembered
 
 
 def keys_reserve(*, rows: Sequence[Model]) -> None:
