@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -138,12 +139,13 @@ def _regdesk(*args: str) -> list[str]:
     return [sys.executable, "-m", "regdesk.cli", *args]
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[int, list[str]]]:
-    port = _free_port()
+@contextlib.contextmanager
+def _serving(port: int, env: dict[str, str], *options: str) -> Iterator[list[str]]:
+    """``regdesk serve --demo service-desk`` running, its output collected line by line;
+    stopped (SIGTERM) at the end."""
     process = subprocess.Popen(
-        _regdesk("serve", "--demo", "service-desk", "--port", str(port)),
-        env=_clean_env(tmp_path / "data"),
+        _regdesk("serve", "--demo", "service-desk", "--port", str(port), *options),
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         encoding="utf-8",
@@ -159,14 +161,22 @@ def served(tmp_path: Path) -> Iterator[tuple[int, list[str]]]:
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     try:
-        yield port, lines
+        yield lines
     finally:
         process.terminate()
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        reader.join(10)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[int, list[str]]]:
+    port = _free_port()
+    with _serving(port, _clean_env(tmp_path / "data")) as lines:
+        yield port, lines
 
 
 def _get(url: str, *, within: float) -> tuple[int, bytes]:
@@ -257,19 +267,8 @@ def test_serve_on_postgresql_runs_a_worker_per_process_and_the_background_worker
 ) -> None:
     # Given a fresh install on PostgreSQL (gunicorn installed, as the production extra has it)
     port = _free_port()
-    process = subprocess.Popen(
-        _regdesk("serve", "--demo", "service-desk", "--port", str(port), "--workers", "2"),
-        env=_clean_env(tmp_path / "data", DATABASE_URL=postgres_url),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        encoding="utf-8",
-    )
-    lines: list[str] = []
-    assert process.stdout is not None
-    stream = process.stdout
-    reader = threading.Thread(target=lambda: lines.extend(t.rstrip("\n") for t in stream))
-    reader.start()
-    try:
+    env = _clean_env(tmp_path / "data", DATABASE_URL=postgres_url)
+    with _serving(port, env, "--workers", "2") as lines:
         # When it has started, then the site answers from gunicorn's two workers
         status, _ = _get(f"http://127.0.0.1:{port}/portal/login/", within=120)
         assert status == 200
@@ -282,11 +281,7 @@ def test_serve_on_postgresql_runs_a_worker_per_process_and_the_background_worker
         assert "server: gunicorn, 2 sync workers" in printed
         background = next(line for line in lines if "background worker: process" in line)
         pid = int(background.split("process ")[1].split()[0])
-    finally:
-        # and when it is stopped, the background worker stops with it
-        process.terminate()
-        process.wait(timeout=30)
-        reader.join(10)
+    # and when it is stopped, the background worker stops with it
     deadline = time.monotonic() + 10
     while _running(pid):
         assert time.monotonic() < deadline, "the background worker outlived the server"

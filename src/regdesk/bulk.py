@@ -79,9 +79,9 @@ def rows_insert(*, rows: Sequence[M], unique: str = "") -> list[M]:
         return []
     model = type(rows[0])
     if connection.vendor != "postgresql":
-        if unique:
-            return _insert_skipping(model, rows, unique)
-        return list(model._default_manager.bulk_create(rows))
+        if not unique:
+            return list(model._default_manager.bulk_create(rows))
+        return _stored(rows, _insert_skipping(model, rows, unique), unique)
     keyed = all(row.pk is not None for row in rows)
     many = len(rows) > 1
     fields, sql = _insert_plan(model, unique, keyed, many)
@@ -100,8 +100,14 @@ def rows_insert(*, rows: Sequence[M], unique: str = "") -> list[M]:
     with connection.cursor() as cursor:
         cursor.execute(sql, columns if many else [values[0] for values in columns])
         returned = cursor.fetchall() if unique or not keyed else [(row.pk,) for row in rows]
+    return _stored(rows, returned, unique)
+
+
+def _stored(rows: Sequence[M], returned: Sequence[Any], unique: str) -> list[M]:
+    """The rows the database stored, given what it returned (their keys; with ``unique``,
+    (key, value) of the stored ones only), marked saved."""
     if unique:
-        ids = {key: pk for pk, key in returned}
+        ids = {value: pk for pk, value in returned}
         pairs = [(row, ids.pop(getattr(row, unique), None)) for row in rows]
     else:
         pairs = [(row, pk) for row, (pk,) in zip(rows, returned, strict=True)]
@@ -213,9 +219,9 @@ def pipelined() -> Iterator[None]:
         yield
 
 
-def _insert_skipping(model: type[M], rows: Sequence[M], unique: str) -> list[M]:
+def _insert_skipping(model: type[Model], rows: Sequence[Model], unique: str) -> list[Any]:
     """SQLite, skipping taken values: Django's ``INSERT … ON CONFLICT DO NOTHING RETURNING id,
-    <unique>``, the statement ``save`` uses, for all of them."""
+    <unique>``, the statement ``save`` uses, for all of them; (key, value) of those stored."""
     from django.db.models.constants import OnConflict
 
     meta = model._meta
@@ -227,16 +233,7 @@ def _insert_skipping(model: type[M], rows: Sequence[M], unique: str) -> list[M]:
         rows, fields=fields, returning_fields=[meta.pk, meta.get_field(unique)],
         on_conflict=OnConflict.IGNORE,
     )  # fmt: skip
-    ids = {key: pk for pk, key in (r for r in returned if r is not None)}
-    stored = []
-    for row in rows:
-        pk = ids.pop(getattr(row, unique), None)
-        if pk is not None:
-            row.pk = pk
-            row._state.adding = False
-            row._state.db = connection.alias
-            stored.append(row)
-    return stored
+    return [r for r in returned if r is not None]
 
 
 def rows_update(*, rows: Sequence[Model], fields: Sequence[str]) -> None:
