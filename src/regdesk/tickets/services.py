@@ -8,10 +8,10 @@ endpoints, channel handlers and tasks only parse input and call them.
 from __future__ import annotations
 
 import hashlib
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from secrets import token_hex
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import User
@@ -632,7 +632,7 @@ def tickets_register(*, drafts: Sequence[TicketDraft]) -> list[Ticket]:
 
 # Stands in for a reference while the acknowledgements are rendered: a process's own random
 # letters, which no template or ticket text can contain by chance.
-_STAND_IN = "rdref" + secrets.token_hex(8)
+_STAND_IN = "rdref" + token_hex(8)
 
 
 def _number(drafts: Sequence[TicketDraft]) -> None:
