@@ -142,6 +142,7 @@ def _native_types() -> dict[Any, type]:
     return _NATIVE
 
 
+@functools.cache
 def _converter(field: Field[Any, Any]) -> Any:
     """A cheap conversion of ``field``'s values, or None where Django's is needed for all."""
     from django.db.models import ForeignKey
