@@ -26,6 +26,7 @@ from regdesk.channels.maildir import maildir_import
 from regdesk.channels.models import Inbound
 from regdesk.desks.models import Desk
 from regdesk.tickets.models import Message, Ticket
+from tests.channels.conftest import cli_env
 from tests.channels.test_email_intake import customer, mail
 from tests.channels.test_email_transport import Imap, _mailbox, dovecot, inbound_resume_stale
 from tests.desk.factories import make_desk
@@ -276,14 +277,7 @@ def test_a_parallel_intake_killed_midway_loses_nothing_and_duplicates_nothing(
             "--workers",
             "2",
         ]
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "REGDESK_TEST_DATABASE_URL": "",
-        "REGDESK_TASKS": "immediate",
-        "DJANGO_SETTINGS_MODULE": "regdesk.config.settings",
-    }
+    env = cli_env()
     processed = Inbound.objects.filter(state=Inbound.State.PROCESSED)
     # its own process group: the parent and its two workers die together, as under kill -9
     # of a service's control group

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import smtplib
 import subprocess
@@ -29,6 +28,7 @@ from regdesk.notifications.services import notification_send
 from regdesk.tickets.models import Message, Ticket, TicketEvent
 from tests.background.conftest import Inbox, free_port
 from tests.channels import dovecot as dovecot_imap
+from tests.channels.conftest import cli_env
 from tests.channels.dovecot import DovecotError, dovecot_installed, dovecot_running
 from tests.channels.test_email_intake import customer, mail
 from tests.desk.factories import make_desk
@@ -215,14 +215,7 @@ def test_a_poller_killed_midway_loses_nothing_and_duplicates_nothing(dovecot: Im
     for n in range(count):
         dovecot.append(mail(sender="anna@fleet.example", to="x@y.example", subject=f"Issue {n}"))
     _mailbox(dovecot, desk=desk)
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "REGDESK_TEST_DATABASE_URL": "",
-        "REGDESK_TASKS": "immediate",
-        "DJANGO_SETTINGS_MODULE": "regdesk.config.settings",
-    }
+    env = cli_env()
     # batches of 5: each is stored in one INSERT, processed in one transaction, then flagged
     command = [sys.executable, "-m", "regdesk.cli", "mail", "poll", "--once", "--batch", "5"]
     processed = Inbound.objects.filter(state=Inbound.State.PROCESSED)
