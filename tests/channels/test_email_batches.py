@@ -277,12 +277,15 @@ def test_a_colleague_in_copy_may_follow_up_in_the_same_batch(wialon: Desk) -> No
     first = mail(
         sender="anna@fleet.example",
         to="support@wialon.com",
+        msgid="<req-1@fleet>",
         headers={"Cc": "Boris <boris@partner.example>"},
     )
+    # a reply to the mail he was copied on (its number is not given yet: nothing names it)
     follow = mail(
         sender="boris@partner.example",
         to="support@wialon.com",
-        subject="Re: [WIA-000001] Reports",
+        subject="Re: Reports",
+        headers={"In-Reply-To": "<req-1@fleet>", "References": "<req-1@fleet>"},
     )
     rows = email_ingest_many(raws=[first, follow], source="t")
     assert rows[0] is not None
@@ -373,3 +376,76 @@ def test_a_parallel_import_runs_in_one_process_on_sqlite_and_not_in_a_transactio
         assert result.imported == 3
         assert result.error == ""
         assert Inbound.objects.count() == 3
+
+
+def test_a_batchs_requests_take_the_number_counter_once_at_its_end(wialon: Desk) -> None:
+    # Given existing tickets, and a batch where new requests alternate with replies to those
+    # tickets (by the number in the subject, and two to the same ticket)
+    customer(wialon, "anna@fleet.example")
+    existing = email_ingest_many(
+        raws=[
+            mail(sender="anna@fleet.example", to="support@wialon.com", subject=f"Old {n}")
+            for n in range(2)
+        ],
+        source="t",
+    )
+    old = [row.result for row in existing if row]
+    raws = []
+    for n in range(3):
+        raws.append(mail(sender="anna@fleet.example", to="support@wialon.com", subject=f"New {n}"))
+        raws.append(
+            mail(
+                sender="anna@fleet.example",
+                to="support@wialon.com",
+                subject=f"Re: [{old[n % 2]}] Old",
+                body=f"Reply {n}.",
+            )
+        )
+    # When it is processed
+    with CaptureQueriesContext(connection) as queries:
+        rows = email_ingest_many(raws=raws, source="t")
+    # Then the desk's number counter (locked until the batch commits) is taken once, for the
+    # three requests together, after every message was handled: a reply flushes only what it
+    # needs (its ticket's earlier replies), never the requests drafted before it
+    counters = [n for n, q in enumerate(queries) if "SET next_number" in q["sql"]]
+    assert len(counters) == 1
+    assert [row.result for row in rows if row] == [
+        "WIA-000003", old[0], "WIA-000004", old[1], "WIA-000005", old[0]
+    ]  # fmt: skip
+    # and the two replies to one ticket are on it in the order they came
+    ticket = Ticket.objects.get(reference=old[0])
+    said = ticket.messages.filter(kind="customer").order_by("pk").values_list("body", flat=True)
+    assert [body.split("\n")[0] for body in said][1:] == ["Reply 0.", "Reply 2."]
+
+
+def test_a_message_a_concurrent_receiver_stored_meanwhile_is_taken_as_stored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from regdesk.channels.services import Received, inbound_receive_many
+
+    real = intake.rows_insert
+    concurrent: list[Inbound] = []
+
+    def after_another_receiver(*, rows: list[Inbound], unique: str = "") -> list[Inbound]:
+        # between this receiver's read and its insert, another one stores the second message
+        concurrent.append(
+            Inbound.objects.create(
+                channel="email",
+                key="b@x",
+                raw=b"theirs",
+                source="other",
+                received_at=rows[0].received_at,
+            )
+        )
+        return real(rows=rows, unique=unique)
+
+    monkeypatch.setattr(intake, "rows_insert", after_another_receiver)
+    items = [Received("a@x", b"mine a"), Received("b@x", b"mine b"), Received("c@x", b"mine c")]
+    rows = inbound_receive_many(channel="email", items=items, source="t")
+    assert [row.key for row in rows] == ["a@x", "b@x", "c@x"]
+    assert rows[1].pk == concurrent[0].pk  # theirs, not a second row
+    assert Inbound.objects.count() == 3
+    assert [bytes(row.raw) for row in Inbound.objects.order_by("key")] == [
+        b"mine a", b"theirs", b"mine c"
+    ]  # fmt: skip
+    assert all(row.pk for row in rows)

@@ -526,8 +526,9 @@ def email_handle(row: Inbound) -> HandlerResult:
         result = _bounce(message, warnings)
         result.warnings = warnings
         return result
-    if message.in_reply_to or message.references or subject_references(message.subject):
-        intake_flush()  # it may answer a request drafted earlier in the batch
+    # it may answer a request drafted earlier in the batch (only a Message-ID can name one:
+    # a request drafted has no number yet, so neither a reply token nor a subject names it)
+    intake_flush(keys=[*message.in_reply_to, *message.references])
     ticket = _thread(message, warnings)
     if ticket is not None:
         result = _follow_up(row, ticket, message, warnings)
