@@ -449,3 +449,46 @@ def test_a_message_a_concurrent_receiver_stored_meanwhile_is_taken_as_stored(
         b"mine a", b"theirs", b"mine c"
     ]  # fmt: skip
     assert all(row.pk for row in rows)
+
+
+def test_a_batchs_attachments_are_written_before_the_number_and_stored_together(
+    wialon: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.files.storage import default_storage
+
+    from regdesk.tickets.models import Attachment
+
+    customer(wialon, "anna@fleet.example")
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    raws = [
+        mail(
+            sender="anna@fleet.example",
+            to="support@wialon.com",
+            subject=f"Issue {n}",
+            attachments=[(f"shot-{n}.png", "image/png", png)],
+        )
+        for n in range(3)
+    ]
+    # the files are in storage when the desk's number counter is taken (held until commit)
+    real = tickets._number
+    files_at_number: list[int] = []
+    shots = tuple(f"-shot-{n}.png" for n in range(3))
+
+    def counting(drafts: list[tickets.TicketDraft]) -> None:
+        folders = default_storage.listdir("attachments/wialon")[0]
+        names = [n for f in folders for n in default_storage.listdir(f"attachments/wialon/{f}")[1]]
+        files_at_number.append(sum(1 for name in names if name.endswith(shots)))
+        real(drafts)
+
+    monkeypatch.setattr(tickets, "_number", counting)
+    with CaptureQueriesContext(connection) as queries:
+        rows = email_ingest_many(raws=raws, source="t")
+    assert files_at_number == [3]
+    inserts = [q for q in queries if q["sql"].startswith('INSERT INTO "tickets_attachment"')]
+    assert len(inserts) == 1
+    for n, row in enumerate(rows):
+        assert row is not None
+        attachment = Attachment.objects.get(message__ticket__reference=row.result)
+        assert attachment.filename == f"shot-{n}.png"
+        with attachment.file.open("rb") as handle:
+            assert handle.read() == png

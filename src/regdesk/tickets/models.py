@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from regdesk.desks.models import Desk, RegulationVersion
@@ -159,7 +160,13 @@ class Message(models.Model):
 
 
 def _attachment_path(instance: Attachment, filename: str) -> str:
-    return f"attachments/{instance.message.ticket.desk.slug}/{secrets.token_hex(8)}/{filename}"
+    """A month's folder per desk, the file's random prefix before its name (the name it is
+    downloaded under is ``filename``). A folder per file cost a directory's creation per file,
+    as much as writing the file."""
+    month = timezone.now().strftime("%Y-%m")
+    return (
+        f"attachments/{instance.message.ticket.desk.slug}/{month}/{secrets.token_hex(8)}-{filename}"
+    )
 
 
 class Attachment(models.Model):

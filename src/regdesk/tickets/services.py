@@ -166,24 +166,30 @@ def _check_choice(value: str, known: Iterable[str], what: str) -> None:
         )
 
 
-def _store_attachments(
-    message: Message, regulation: Regulation, uploads: Sequence[UploadedFile]
-) -> list[Attachment]:
-    stored = []
+def _store_attachments(message: Message, uploads: Sequence[UploadedFile]) -> list[Attachment]:
+    """Write the files and store their rows (one statement)."""
+    return rows_insert(rows=_attachments_written(message, uploads))
+
+
+def _attachments_written(message: Message, uploads: Sequence[UploadedFile]) -> list[Attachment]:
+    """The attachments' rows, not stored yet, their files written to storage: a registration
+    writes its files before it takes its desk's number counter, and stores the rows after."""
+    rows = []
+    file_field = Attachment._meta.get_field("file")
     for upload in uploads:
         upload.seek(0)
         data = upload.read()
-        stored.append(
-            Attachment.objects.create(
-                message=message,
-                file=_content_file(data, upload.name or "attachment"),
-                filename=upload.name or "attachment",
-                content_type=getattr(upload, "content_type", "") or "application/octet-stream",
-                size=len(data),
-                sha256=hashlib.sha256(data).hexdigest(),
-            )
+        row = Attachment(
+            message=message,
+            file=_content_file(data, upload.name or "attachment"),
+            filename=upload.name or "attachment",
+            content_type=getattr(upload, "content_type", "") or "application/octet-stream",
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
         )
-    return stored
+        file_field.pre_save(row, True)  # writes the file (what saving the row would do)
+        rows.append(row)
+    return rows
 
 
 def _content_file(data: bytes, name: str) -> Any:
@@ -592,7 +598,15 @@ def tickets_register(*, drafts: Sequence[TicketDraft]) -> list[Ticket]:
         tickets = [draft.ticket for draft in drafts]
         messages = [m for draft in drafts for m in draft.messages]
         events = [event for draft in drafts for event in draft.events]
-        keys_reserve(rows=[*tickets, *messages, *events, *(m.notification for m in mails)])
+        attachments = [
+            row
+            for draft in drafts
+            if draft.attachments
+            for row in _attachments_written(draft.messages[0], draft.attachments)
+        ]
+        keys_reserve(
+            rows=[*tickets, *messages, *events, *attachments, *(m.notification for m in mails)]
+        )
         _number(drafts)
         for mail in mails:
             stand_in, reference = stand_ins[id(mail.entry.ticket)], mail.entry.ticket.reference
@@ -611,9 +625,9 @@ def tickets_register(*, drafts: Sequence[TicketDraft]) -> list[Ticket]:
         if secrets:
             rows_insert(rows=secrets)
         rows_insert(rows=messages)
+        if attachments:
+            rows_insert(rows=attachments)
         for draft in drafts:
-            if draft.attachments:
-                _store_attachments(draft.messages[0], draft.regulation, draft.attachments)
             created = draft.events[0]
             created.data = {"number": draft.ticket.reference, **created.data}
         _events(events)
@@ -711,7 +725,7 @@ def ticket_reply(
         body=body.strip(),
         created_at=moment,
     )
-    _store_attachments(message, regulation, attachments)
+    _store_attachments(message, attachments)
     replied = _event(
         ticket, Kind.AGENT_REPLY, at=moment, user=author, public=True, message=message.pk
     )
@@ -907,9 +921,15 @@ def customer_replies_register(
         return []
     with transaction.atomic(savepoint=False):
         rows_insert(rows=[draft.message for draft in drafts])
+        rows_insert(
+            rows=[
+                row
+                for draft in drafts
+                if draft.attachments
+                for row in _attachments_written(draft.message, draft.attachments)
+            ]
+        )
         for draft in drafts:
-            if draft.attachments:
-                _store_attachments(draft.message, draft.regulation, draft.attachments)
             for event in draft.events:
                 if event.kind in (Kind.REOPENED, Kind.CUSTOMER_MESSAGE):
                     event.data = {"message": draft.message.pk}
