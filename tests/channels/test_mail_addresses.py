@@ -29,6 +29,15 @@ HARD = [
     "a..b@x.example",
     "Anna Miller <a@b.example.>",
     "=?utf-8?q?Anna?= <a@b.example>",
+    "=?koi8-r?b?6dfBziDwxdTSz9c=?= <ivan@b.example>",
+    "=?windows-1251?b?yOLg7SDP5fLw7uI=?= <ivan@b.example>",
+    "=?utf-8?q?Miller=2C_Anna?= <a@b.example>",
+    "=?utf-8?q?=22Anna=22?= <a@b.example>",
+    "=?utf-8?q?Anna?= Miller <a@b.example>",
+    "Dr =?utf-8?q?M=C3=BCller?= <m@b.example>",
+    "=?x-unknown?q?Anna?= <a@b.example>",
+    "=?utf-8?b?broken!?= <a@b.example>",
+    "=?utf-8?q?Anna?=<a@b.example>",
     "bounce+srs=x=y@b.example",
     "Иван <ivan@b.example>",
 ]
@@ -60,5 +69,13 @@ def test_the_shortcut_takes_the_common_forms_only() -> None:
     assert _headers._PLAIN_MAILBOX.fullmatch("Anna Miller <anna@fleet.example>")
     assert _headers._PLAIN_MAILBOX.fullmatch("support@wialon.com")
     assert not _headers._PLAIN_MAILBOX.fullmatch('"Miller, Anna" <a@b.example>')
-    assert not _headers._PLAIN_MAILBOX.fullmatch("=?utf-8?q?Anna?= <a@b.example>")
+    assert _headers._PLAIN_MAILBOX.fullmatch("=?utf-8?q?Anna?= <a@b.example>")
+    assert _headers._PLAIN_MAILBOX.fullmatch("=?koi8-r?b?6dfBziDwxdTSz9c=?= <ivan@b.example>")
     assert not _headers._PLAIN_MAILBOX.fullmatch("(comment) a@b.example")
+
+
+def test_the_blank_between_two_encoded_words_is_not_part_of_the_name() -> None:
+    # RFC 2047 6.2; the stdlib's header registry keeps it (a double space here)
+    decoder = _headers.HeaderDecoder(hints=(), warn=lambda _note: None)
+    value = "=?utf-8?b?0JjQstCw0L0=?= =?utf-8?b?INCf0LXRgtGA0L7Qsg==?= <ivan@b.example>"
+    assert decoder._address_list(value, "from") == [("Иван Петров", "ivan@b.example")]

@@ -23,12 +23,14 @@ CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 ADDRESS = re.compile(r"[^@\s<>,;\"\x00-\x1f\x7f]+@[^@\s<>,;\"\x00-\x1f\x7f]+")
 MESSAGE_ID = re.compile(r"<([^<>\s\x00-\x1f\x7f]+)>")
 # One plain mailbox, the common case: `Name Surname <local@domain>` or `local@domain`, ASCII,
-# atoms separated by single spaces. Quoting, comments, encoded-words, groups, dots in the name or
-# several addresses go through the full parsers.
+# words separated by single spaces, a word being an atom or an RFC 2047 encoded-word (a name
+# in another script, as every mail client writes one: decoded by ``_display_name``). Quoting,
+# comments, groups, dots in the name or several addresses go through the full parsers.
 _ATOM = r"[A-Za-z0-9!#$%&'*+/^_`{|}~-]+"
+_WORD = rf"(?:{_ATOM}|=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=)"
 _ADDR_SPEC = rf"(?:{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)"
 _PLAIN_MAILBOX = re.compile(
-    rf"\s*(?:((?:{_ATOM})(?: {_ATOM})*)?\s*<({_ADDR_SPEC})>|({_ADDR_SPEC}))\s*"
+    rf"\s*(?:((?:{_WORD})(?: {_WORD})*)?\s*<({_ADDR_SPEC})>|({_ADDR_SPEC}))\s*"
 )
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")
 
