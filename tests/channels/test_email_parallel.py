@@ -312,3 +312,30 @@ def test_a_parallel_intake_killed_midway_loses_nothing_and_duplicates_nothing(
     else:
         assert not list((tmp_path / "Maildir" / "new").iterdir())
         assert all(p.name.endswith("S") for p in (tmp_path / "Maildir" / "cur").iterdir())
+
+
+def test_what_every_worker_needs_is_loaded_before_the_fork(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from regdesk.desks import models as desk_models
+    from regdesk.notifications import services as notifications
+
+    desk = make_desk("wialon", prefix="WIA")
+    notifications._link_parts.cache_clear()
+    desk_models._parse.cache_clear()
+    warmed: list[int] = []
+    real = email_intake.intake_warm
+
+    def recording(**kwargs: Any) -> None:
+        real(**kwargs)
+        warmed.append(os.getpid())
+
+    monkeypatch.setattr(email_intake, "intake_warm", recording)
+    box = mailbox.Maildir(tmp_path / "Maildir", create=True)
+    box.add(mail(sender=SENDERS[0], to="support@wialon.com"))
+    box.add(mail(sender=SENDERS[1], to="support@wialon.com"))
+    maildir_import(path=tmp_path / "Maildir", desk=desk, workers=2)
+    # in this process, before the workers were forked: the links' paths and the regulation
+    assert warmed == [os.getpid()]
+    assert notifications._link_parts.cache_info().currsize == 2
+    assert desk_models._parse.cache_info().currsize == 1

@@ -151,6 +151,9 @@ def _poll_parallel(
             with contextlib.suppress(OSError, imaplib.IMAP4.error):
                 own.logout()
 
+    from regdesk.channels.email_intake import intake_warm
+
+    intake_warm(desk=mailbox.desk)  # loaded once here, not in each worker
     outcome = shares_run(shares=intake_shares(assigned=assigned, workers=workers), work=work)
     result.results = [outcome.lines[index] for index in sorted(outcome.lines)]
     result.fetched = len(result.results)

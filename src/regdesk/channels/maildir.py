@@ -151,6 +151,9 @@ def maildir_import(
             _import(path=path, entries=mine, desk=desk, envelope_to=envelope_to, batch=batch,
                     report=report)  # fmt: skip
 
+        from regdesk.channels.email_intake import intake_warm
+
+        intake_warm(desk=desk)  # loaded once here, not in each worker
         outcome = shares_run(shares=intake_shares(assigned=assigned, workers=workers), work=work)
         found = outcome.lines
         result.error = "; ".join(outcome.errors)

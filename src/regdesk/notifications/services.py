@@ -269,6 +269,13 @@ def ticket_link(ticket: Ticket, *, for_agent: bool) -> str:
 _PLACEHOLDER = "regdesk0key"
 
 
+def links_warm() -> None:
+    """Resolve the ticket pages' paths now (importing the URLconf: a third of a second), so
+    processes forked from this one find them resolved."""
+    for name in ("workspace:ticket", "portal:ticket"):
+        _link_parts(name, get_script_prefix(), get_urlconf())
+
+
 @functools.lru_cache(maxsize=32)
 def _link_parts(name: str, _prefix: str, _urlconf: Any) -> tuple[str, str]:
     """A ticket page's path around its key, resolved once (``reverse`` is a third of a
