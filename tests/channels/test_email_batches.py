@@ -492,3 +492,28 @@ def test_a_batchs_attachments_are_written_before_the_number_and_stored_together(
         assert attachment.filename == f"shot-{n}.png"
         with attachment.file.open("rb") as handle:
             assert handle.read() == png
+
+
+def test_maildir_messages_are_taken_in_delivery_order(wialon: Desk, tmp_path: Path) -> None:
+    from regdesk.channels.maildir import delivery_order
+
+    customer(wialon, "anna@fleet.example")
+    box = tmp_path / "Maildir"
+    mailbox.Maildir(box, create=True)
+    # delivered 0.098765 s and 0.512345 s into one second: as text, the reply's name sorts first
+    request = mail(sender="anna@fleet.example", to="support@wialon.com", msgid="<req@fleet>")
+    reply = mail(
+        sender="anna@fleet.example",
+        to="support@wialon.com",
+        subject="Re: Reports do not open",
+        headers={"In-Reply-To": "<req@fleet>"},
+    )
+    (box / "new" / "1700000000.M98765P7Q1.host").write_bytes(request)
+    (box / "new" / "1700000000.M512345P7Q2.host").write_bytes(reply)
+    result = maildir_import(path=box, desk=wialon)
+    assert result.results == ["WIA-000001", "WIA-000001"]
+    assert Ticket.objects.count() == 1
+    names = ["1700000001.M5P1Q9.h", "1700000000.M512345P7Q2.h", "1700000000.M98765P7Q1.h", "x"]
+    assert sorted(names, key=delivery_order) == [
+        "1700000000.M98765P7Q1.h", "1700000000.M512345P7Q2.h", "1700000001.M5P1Q9.h", "x"
+    ]  # fmt: skip

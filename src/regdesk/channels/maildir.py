@@ -12,6 +12,7 @@ import contextlib
 import mailbox
 import os
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,7 +53,22 @@ def _unseen(path: Path) -> list[_Entry]:
                 flags = info[2:] if colon and info.startswith("2,") else ""
                 if "S" not in flags:
                     found.append(_Entry(key, Path(entry.path), flags))
-    return sorted(found, key=lambda e: e.key)
+    return sorted(found, key=lambda e: delivery_order(e.key))
+
+
+_DELIVERED = re.compile(r"(\d+)\.(?:M(\d+))?")
+
+
+def delivery_order(key: str) -> tuple[int, int, str]:
+    """A Maildir message's place in delivery order, from its unique name: ``<seconds>.M<micro
+    seconds>P<pid>…`` (Python's ``mailbox``, Dovecot, most delivery agents), or at least
+    ``<seconds>.…``. The microseconds are not zero-padded, so the names' text order is not
+    the delivery order: ``M98765`` (0.098765 s) sorts after ``M512345`` (0.512345 s), and a
+    reply could be taken before the request it answers. Names of another form come last."""
+    found = _DELIVERED.match(key)
+    if found is None:
+        return (sys.maxsize, 0, key)
+    return (int(found.group(1)), int(found.group(2) or 0), key)
 
 
 def _mark_seen(path: Path, entry: _Entry) -> None:
