@@ -171,3 +171,29 @@ def test_several_rows_with_reserved_keys_are_stored_under_them_in_one_statement(
     if connection.vendor == "postgresql":
         assert [row.pk for row in rows] == reserved
         assert "RETURNING" not in queries[0]["sql"]
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_rows_insert_stores_instants_in_any_zone_and_warns_about_naive_ones(count: int) -> None:
+    # Given inbound rows received at the same instant written in three ways: in UTC, in
+    # another zone, and naive (a mistake Django warns about and reads as UTC)
+    moscow = datetime(2026, 12, 2, 12, 30, tzinfo=ZoneInfo("Europe/Moscow"))
+    instants = {
+        "utc": datetime(2026, 12, 2, 9, 30, tzinfo=UTC),
+        "moscow": moscow,
+        "naive": datetime(2026, 12, 2, 9, 30),  # noqa: DTZ001 (the mistake under test)
+    }
+    for name, at in instants.items():
+        rows = [
+            Inbound(channel="email", key=f"{name}{n}", raw=b"r", source="t", received_at=at)
+            for n in range(count)
+        ]
+        if name == "naive":
+            with pytest.warns(RuntimeWarning, match="naive datetime"):
+                rows_insert(rows=rows)
+        else:
+            rows_insert(rows=rows)
+    # Then each is stored as the same instant
+    stored = set(Inbound.objects.values_list("received_at", flat=True))
+    assert stored == {datetime(2026, 12, 2, 9, 30, tzinfo=UTC)}
+    assert Inbound.objects.count() == 3 * count

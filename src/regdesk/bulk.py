@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from django.db import connection, connections
@@ -150,6 +151,14 @@ def _converter(field: Field[Any, Any]) -> Any:
 
     target: Any = field.target_field if isinstance(field, ForeignKey) else field
     kind = type(target)
+    if _aware_as_it_is(kind):
+
+        def aware(value: Any) -> Any:
+            if value is None or (type(value) is datetime and value.tzinfo is not None):
+                return value
+            return _SLOW  # naive, or a string: Django's checks and warnings
+
+        return aware
     # an automatic key's value is only checked (on PostgreSQL: not even that), like an integer
     prep_value = (Field.get_db_prep_value, AutoFieldMixin.get_db_prep_value)
     if (
@@ -165,6 +174,24 @@ def _converter(field: Field[Any, Any]) -> Any:
         return value if value is None or type(value) is native else _SLOW
 
     return convert
+
+
+def _aware_as_it_is(kind: type) -> bool:
+    """A date-time column whose aware values PostgreSQL's backend passes on unchanged (Django
+    converts nothing, and warns only about naive ones)."""
+    from django.db.models import DateTimeField
+
+    return (
+        issubclass(kind, DateTimeField)
+        and kind.get_db_prep_save is Field.get_db_prep_save
+        and kind.get_db_prep_value is DateTimeField.get_db_prep_value
+        and kind.get_prep_value is DateTimeField.get_prep_value
+        and kind.to_python is DateTimeField.to_python
+        and connection.ops.adapt_datetimefield_value(_PROBE) is _PROBE
+    )
+
+
+_PROBE = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def _relations_take_keys(row: Model, relations: Sequence[Field[Any, Any]]) -> None:

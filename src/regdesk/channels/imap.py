@@ -198,7 +198,9 @@ def _poll_batch(
             done.append(uid)
     if done:
         flag = "\\Deleted" if mailbox.delete_after_import else "\\Seen"
-        _check(client.uid("STORE", b",".join(done).decode(), "+FLAGS", f"({flag})"), "STORE")
+        # .SILENT: the server does not send each message's new flags back (RFC 3501 6.4.6)
+        uids = b",".join(done).decode()
+        _check(client.uid("STORE", uids, "+FLAGS.SILENT", f"({flag})"), "STORE")
     return lines
 
 
