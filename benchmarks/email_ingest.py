@@ -20,8 +20,8 @@ the mail is not). Every run starts on a fresh database:
   (phase 2 rescans the seen messages of phase 1, as an import over a live Maildir does);
 * regdesk, IMAP: a private Dovecot on a random port; the corpus is APPENDed (timed apart), then
   ``mailbox_poll`` rounds of --round messages with --workers processes (fetched, stored and
-  processed 100 at a time; with several workers, the round's headers are fetched first to share
-  it out) until nothing is unseen;
+  processed 100 at a time; with several workers, the round is fetched first to share it out,
+  and the poller flags each batch its workers committed) until nothing is unseen;
 * peer: django-helpdesk 2.6.1 ``manage.py get_email`` over a local mail directory, in its own venv
   (.bench/peer-venv, made on the first run) and its own database ``peer_helpdesk_bench``. It
   does not know our reply token or our ticket numbers, so its replies carry its own marker where

@@ -48,8 +48,12 @@ def intake_workers(*, workers: int, messages: int) -> int:
     return workers
 
 
-def shares_run(*, shares: Sequence[list[int]], work: Work) -> SharesOutcome:
-    """Run ``work`` on each non-empty share in a forked child; wait for all of them."""
+def shares_run(
+    *, shares: Sequence[list[int]], work: Work, reported: Report | None = None
+) -> SharesOutcome:
+    """Run ``work`` on each non-empty share in a forked child; wait for all of them.
+    ``reported``, when given, is called here with each batch's lines as they come (the
+    children's batches are committed by then)."""
     context = get_context("fork")
     connections.close_all()  # each child opens its own
     readers: dict[Connection, tuple[int, Any]] = {}
@@ -82,6 +86,8 @@ def shares_run(*, shares: Sequence[list[int]], work: Work) -> SharesOutcome:
                 continue
             if kind == "lines":
                 outcome.lines.update(payload)
+                if reported is not None:
+                    reported(payload)
             elif kind == "error":
                 finished.add(number)
                 outcome.errors.append(f"worker {number}: {payload}")

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from regdesk.channels.forked import Report, intake_workers, shares_run
 from regdesk.channels.models import Inbound, Mailbox
-from regdesk.channels.partition import HEADER_FIELDS, intake_partition, intake_shares
+from regdesk.channels.partition import intake_partition, intake_shares
 from regdesk.tickets import crypto
 
 logger = logging.getLogger(__name__)
@@ -69,11 +69,11 @@ def mailbox_poll(
 ) -> PollResult:
     """Import up to ``limit`` unseen messages of one mailbox, ``batch`` at a time.
 
-    With ``workers`` > 1 (PostgreSQL), the messages' headers are fetched, the messages shared
-    out by sender and thread (``partition``), and each share is polled by a forked process on
-    its own IMAP connection; the results come back in the mailbox's order. A worker that fails
-    leaves its unfinished messages unseen for the next poll, and its error in ``error`` (and on
-    the mailbox) once the others finished.
+    With ``workers`` > 1 (PostgreSQL), the messages are fetched, shared out by sender and
+    thread (``partition``), and each share is processed by a forked process; this process
+    flags each batch once its worker reports it committed, and the results come back in the
+    mailbox's order. A worker that fails leaves its unfinished messages unseen for the next
+    poll, and its error in ``error`` (and on the mailbox) once the others finished.
     """
     result = PollResult()
     try:
@@ -119,45 +119,96 @@ def _poll_parallel(
     workers: int,
     result: PollResult,
 ) -> None:
-    """Share ``uids`` out by their headers and poll each share in a forked process."""
-    fields = " ".join(HEADER_FIELDS)
-    heads: dict[bytes, bytes] = {}
+    """Fetch ``uids``, share them out by their headers and process each share in a forked
+    process; this process flags each batch as its worker reports it committed.
+
+    The workers need no IMAP connection of their own: they inherit the fetched messages
+    (``limit`` bounds them), and the flags are stored here while they work. A worker's own
+    login and fetches cost more than its share of the fetch done here (Dovecot's work and the
+    waits), and the parent only waited meanwhile."""
+    raws: dict[bytes, bytes] = {}
     step = 1000  # UIDs a command (the command line stays well under servers' limits)
     for start in range(0, len(uids), step):
         chunk = b",".join(uids[start : start + step]).decode()
-        fetched = _check(
-            client.uid("FETCH", chunk, f"(BODY.PEEK[HEADER.FIELDS ({fields})])"), "FETCH"
-        )
-        heads.update(_by_uid(fetched))
-    present = [uid for uid in uids if uid in heads]  # the others were expunged meanwhile
+        raws.update(_by_uid(_check(client.uid("FETCH", chunk, "(BODY.PEEK[])"), "FETCH")))
+    present = [uid for uid in uids if uid in raws]  # the others were expunged meanwhile
     workers = min(workers, len(present))
     if workers < 2:  # one message, or none, left to poll
         for _uid, line in _poll_batch(client, mailbox, present) if present else []:
             result.fetched += 1
             result.results.append(line)
         return
-    assigned = intake_partition(heads=[heads[uid] for uid in present], workers=workers)
-    index_of = {uid: index for index, uid in enumerate(present)}
+    assigned = intake_partition(heads=[_head(raws[uid]) for uid in present], workers=workers)
+    source = _source(mailbox)
 
     def work(share: list[int], report: Report) -> None:
-        own = _connect(mailbox)  # the parent's connection stays the parent's
+        from regdesk.channels.email_intake import email_ingest_many
+
+        for start in range(0, len(share), max(1, batch)):
+            indices = share[start : start + max(1, batch)]
+            rows = email_ingest_many(
+                raws=[raws[present[index]] for index in indices],
+                source=source,
+                desk=mailbox.desk,
+                envelope_to=mailbox.address,
+            )
+            report([(index, _line(row)) for index, row in zip(indices, rows, strict=True)])
+
+    failed: list[str] = []
+
+    def flag(lines: list[tuple[int, str]]) -> None:
+        if failed:  # the connection failed: the rest stay unseen, fetched again next poll
+            return
+        done = [present[index] for index, line in lines if line != _UNFINISHED]
         try:
-            _check(own.select(_quoted(mailbox.folder)), "SELECT")
-            mine = [present[index] for index in share]
-            for start in range(0, len(mine), max(1, batch)):
-                done = _poll_batch(own, mailbox, mine[start : start + max(1, batch)])
-                report([(index_of[uid], line) for uid, line in done])
-        finally:
-            with contextlib.suppress(OSError, imaplib.IMAP4.error):
-                own.logout()
+            _flag(client, mailbox, done)
+        except (OSError, imaplib.IMAP4.error) as exc:
+            failed.append(f"{type(exc).__name__}: {exc}")
 
     from regdesk.channels.email_intake import intake_warm
 
     intake_warm(desk=mailbox.desk)  # loaded once here, not in each worker
-    outcome = shares_run(shares=intake_shares(assigned=assigned, workers=workers), work=work)
+    outcome = shares_run(
+        shares=intake_shares(assigned=assigned, workers=workers), work=work, reported=flag
+    )
     result.results = [outcome.lines[index] for index in sorted(outcome.lines)]
     result.fetched = len(result.results)
-    result.error = "; ".join(outcome.errors)
+    result.error = "; ".join([*outcome.errors, *failed])
+
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+def _head(raw: bytes) -> bytes:
+    """The message's header section: what the partition reads."""
+    end = _HEADER_END.search(raw)
+    return raw if end is None else raw[: end.start()]
+
+
+# The outcome line of a message stored but not processed (another process held it): it is
+# not flagged, so the next poll fetches it again.
+_UNFINISHED = Inbound.State.RECEIVED.value
+
+
+def _line(row: Inbound | None) -> str:
+    if row is None:
+        return "empty: nothing stored"
+    if row.state == Inbound.State.RECEIVED:
+        return _UNFINISHED
+    return row.result or row.state
+
+
+def _source(mailbox: Mailbox) -> str:
+    return f"imap:{mailbox.username}@{mailbox.host}/{mailbox.folder}"
+
+
+def _flag(client: imaplib.IMAP4, mailbox: Mailbox, uids: list[bytes]) -> None:
+    """Flag committed messages seen (or deleted, expunged at the end of the poll)."""
+    if not uids:
+        return
+    flag = "\\Deleted" if mailbox.delete_after_import else "\\Seen"
+    # .SILENT: the server does not send each message's new flags back (RFC 3501 6.4.6)
+    _check(client.uid("STORE", b",".join(uids).decode(), "+FLAGS.SILENT", f"({flag})"), "STORE")
 
 
 def _by_uid(fetched: list[object]) -> dict[bytes, bytes]:
@@ -183,24 +234,14 @@ def _poll_batch(
     present = [uid for uid in uids if uid in by_uid]
     if not present:
         return []
-    source = f"imap:{mailbox.username}@{mailbox.host}/{mailbox.folder}"
     rows = email_ingest_many(
         raws=[by_uid[uid] for uid in present],
-        source=source,
+        source=_source(mailbox),
         desk=mailbox.desk,
         envelope_to=mailbox.address,
     )
-    done = []
-    lines = []
-    for uid, row in zip(present, rows, strict=True):
-        lines.append((uid, (row.result or row.state) if row else "empty: nothing stored"))
-        if row is None or row.state != Inbound.State.RECEIVED:
-            done.append(uid)
-    if done:
-        flag = "\\Deleted" if mailbox.delete_after_import else "\\Seen"
-        # .SILENT: the server does not send each message's new flags back (RFC 3501 6.4.6)
-        uids = b",".join(done).decode()
-        _check(client.uid("STORE", uids, "+FLAGS.SILENT", f"({flag})"), "STORE")
+    lines = [(uid, _line(row)) for uid, row in zip(present, rows, strict=True)]
+    _flag(client, mailbox, [uid for uid, line in lines if line != _UNFINISHED])
     return lines
 
 

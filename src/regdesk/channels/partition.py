@@ -38,10 +38,6 @@ from regdesk.channels.parsers._headers import HeaderDecoder, message_ids, raw_va
 from regdesk.channels.parsers._mime import RAW_HEADERS
 from regdesk.channels.threading import TOKEN_RE, subject_references
 
-# What a worker must see of a message to place it (IMAP fetches only these).
-HEADER_FIELDS = ("FROM", "SENDER", "RETURN-PATH", "MESSAGE-ID", "IN-REPLY-TO", "REFERENCES",
-                 "SUBJECT")  # fmt: skip
-
 
 def _ignore(_note: str) -> None:
     """Warnings are the parser's business when it reads the whole message."""
