@@ -229,6 +229,39 @@ def test_a_worker_that_fails_costs_only_its_own_unfinished_mail(
     assert_registered_once_and_threaded(corpus)
 
 
+def test_an_imap_worker_that_fails_leaves_its_unfinished_mail_unseen(
+    dovecot: Imap, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk = make_desk("wialon", prefix="WIA")
+    customers(desk)
+    corpus = Corpus()
+    for raw in corpus.messages():
+        dovecot.append(raw)
+    mailbox_row = _mailbox(dovecot, desk=desk)
+    real = email_intake.email_ingest_many
+
+    def failing(**kwargs: Any) -> Any:
+        if any(b"From: user0@" in raw for raw in kwargs["raws"]):
+            raise OSError("the disk is gone")
+        return real(**kwargs)
+
+    monkeypatch.setattr(email_intake, "email_ingest_many", failing)
+    result = mailbox_poll(mailbox=mailbox_row, batch=4, workers=2)
+    # the poller flagged exactly what the workers committed; the failed worker's mail is unseen
+    assert "OSError: the disk is gone" in result.error
+    assert 0 < result.fetched < len(corpus.messages())
+    seen = [item for item in dovecot.flags() if b"\\Seen" in item]
+    assert len(seen) == Inbound.objects.filter(state=Inbound.State.PROCESSED).count()
+    assert len(seen) == result.fetched
+    # polled again, repaired: everything is registered once and threaded
+    monkeypatch.setattr(email_intake, "email_ingest_many", real)
+    again = mailbox_poll(mailbox=mailbox_row, batch=4, workers=2)
+    assert again.error == ""
+    assert again.fetched == len(corpus.messages()) - result.fetched
+    assert_registered_once_and_threaded(corpus)
+    assert all(b"\\Seen" in item for item in dovecot.flags())
+
+
 @pytest.mark.parametrize("intake", ["poll", "maildir"])
 def test_a_parallel_intake_killed_midway_loses_nothing_and_duplicates_nothing(
     intake: str, tmp_path: Path, request: pytest.FixtureRequest
