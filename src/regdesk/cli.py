@@ -6,9 +6,11 @@ output formats and exit codes (0 ok, 1 invalid regulation, 2 usage/input error) 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+import traceback
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -374,8 +376,6 @@ def _serve_processes(wanted: int | None, *, sqlite: bool) -> int:
 def _serve_gunicorn(*, host: str, port: int, workers: int) -> None:
     """gunicorn's sync workers in the foreground, the database backend's worker beside them in
     a process of its own; both stop on Ctrl+C."""
-    import multiprocessing
-
     from django.db import connections
     from gunicorn.app.base import BaseApplication
 
@@ -392,20 +392,50 @@ def _serve_gunicorn(*, host: str, port: int, workers: int) -> None:
             return application
 
     connections.close_all()  # forked processes open their own
-    background = None
+    background = 0
     if backend_kind() == "database":
-        background = multiprocessing.get_context("fork").Process(
-            target=worker_run, kwargs={"processes": 1}, name="regdesk-worker", daemon=True
-        )
-        background.start()
-        typer.echo(f"  background worker: process {background.pid} (database backend)")
+        # a plain fork, not multiprocessing's: gunicorn's workers are forks of this process, and
+        # each would try to join an inherited multiprocessing child when it exits
+        background = os.fork()
+        if background == 0:
+            code = 0
+            try:
+                worker_run(processes=1)
+            except SystemExit as exc:  # how the worker stops on SIGTERM
+                code = exc.code if isinstance(exc.code, int) else 0
+            except BaseException:  # its output is the server's: say why it stopped there
+                traceback.print_exc()
+                code = 1
+            finally:
+                os._exit(code)
+        typer.echo(f"  background worker: process {background} (database backend)")
     typer.echo(f"  server: gunicorn, {workers} sync workers")
     try:
         Server().run()
     finally:
-        if background is not None:
-            background.terminate()
-            background.join(10)
+        if background:
+            _stop(background)
+
+
+def _stop(pid: int, *, within: float = 10.0) -> None:
+    """SIGTERM to a forked child, SIGKILL if it has not exited ``within`` seconds; reaped."""
+    import signal
+    import time
+
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            done, _status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # reaped already (gunicorn reaps the children it sees exit)
+            return
+        if done:
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError, ChildProcessError):
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
 
 
 @app.command("worker")
