@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -198,8 +199,23 @@ def test_an_imap_poll_shared_out_to_two_workers(
     assert mailbox_poll(mailbox=mailbox_row, workers=2).fetched == 0
 
 
+@pytest.fixture
+def repair(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
+    """The batch intake fails on any batch holding user0's mail until the returned function
+    repairs it."""
+    real = email_intake.email_ingest_many
+
+    def failing(**kwargs: Any) -> Any:
+        if any(b"From: user0@" in raw for raw in kwargs["raws"]):
+            raise OSError("the disk is gone")
+        return real(**kwargs)
+
+    monkeypatch.setattr(email_intake, "email_ingest_many", failing)
+    return lambda: monkeypatch.setattr(email_intake, "email_ingest_many", real)
+
+
 def test_a_worker_that_fails_costs_only_its_own_unfinished_mail(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, repair: Callable[[], None]
 ) -> None:
     desk = make_desk("wialon", prefix="WIA")
     customers(desk)
@@ -207,14 +223,6 @@ def test_a_worker_that_fails_costs_only_its_own_unfinished_mail(
     box = mailbox.Maildir(tmp_path / "Maildir", create=True)
     for raw in corpus.messages():
         box.add(raw)
-    real = email_intake.email_ingest_many
-
-    def failing(**kwargs: Any) -> Any:
-        if any(b"From: user0@" in raw for raw in kwargs["raws"]):
-            raise OSError("the disk is gone")
-        return real(**kwargs)
-
-    monkeypatch.setattr(email_intake, "email_ingest_many", failing)
     result = maildir_import(path=tmp_path / "Maildir", desk=desk, batch=4, workers=2)
     # the other worker finished its share; the failed one's mail is still unseen
     assert "OSError: the disk is gone" in result.error
@@ -222,7 +230,7 @@ def test_a_worker_that_fails_costs_only_its_own_unfinished_mail(
     unseen = list((tmp_path / "Maildir" / "new").iterdir())
     assert len(unseen) == len(corpus.messages()) - result.imported
     # run again, repaired: everything is registered once and threaded
-    monkeypatch.setattr(email_intake, "email_ingest_many", real)
+    repair()
     again = maildir_import(path=tmp_path / "Maildir", desk=desk, batch=4, workers=2)
     assert again.error == ""
     assert again.imported == len(unseen)
@@ -230,7 +238,7 @@ def test_a_worker_that_fails_costs_only_its_own_unfinished_mail(
 
 
 def test_an_imap_worker_that_fails_leaves_its_unfinished_mail_unseen(
-    dovecot: Imap, monkeypatch: pytest.MonkeyPatch
+    dovecot: Imap, repair: Callable[[], None]
 ) -> None:
     desk = make_desk("wialon", prefix="WIA")
     customers(desk)
@@ -238,14 +246,6 @@ def test_an_imap_worker_that_fails_leaves_its_unfinished_mail_unseen(
     for raw in corpus.messages():
         dovecot.append(raw)
     mailbox_row = _mailbox(dovecot, desk=desk)
-    real = email_intake.email_ingest_many
-
-    def failing(**kwargs: Any) -> Any:
-        if any(b"From: user0@" in raw for raw in kwargs["raws"]):
-            raise OSError("the disk is gone")
-        return real(**kwargs)
-
-    monkeypatch.setattr(email_intake, "email_ingest_many", failing)
     result = mailbox_poll(mailbox=mailbox_row, batch=4, workers=2)
     # the poller flagged exactly what the workers committed; the failed worker's mail is unseen
     assert "OSError: the disk is gone" in result.error
@@ -254,7 +254,7 @@ def test_an_imap_worker_that_fails_leaves_its_unfinished_mail_unseen(
     assert len(seen) == Inbound.objects.filter(state=Inbound.State.PROCESSED).count()
     assert len(seen) == result.fetched
     # polled again, repaired: everything is registered once and threaded
-    monkeypatch.setattr(email_intake, "email_ingest_many", real)
+    repair()
     again = mailbox_poll(mailbox=mailbox_row, batch=4, workers=2)
     assert again.error == ""
     assert again.fetched == len(corpus.messages()) - result.fetched
