@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from regdesk.channels.forked import Report, intake_workers, shares_run
 from regdesk.channels.models import Inbound, Mailbox
-from regdesk.channels.partition import intake_partition, intake_shares
+from regdesk.channels.partition import header_section, intake_partition, intake_shares
 from regdesk.tickets import crypto
 
 logger = logging.getLogger(__name__)
@@ -138,7 +138,9 @@ def _poll_parallel(
             result.fetched += 1
             result.results.append(line)
         return
-    assigned = intake_partition(heads=[_head(raws[uid]) for uid in present], workers=workers)
+    assigned = intake_partition(
+        heads=[header_section(raws[uid]) for uid in present], workers=workers
+    )
     source = _source(mailbox)
 
     def work(share: list[int], report: Report) -> None:
@@ -174,15 +176,6 @@ def _poll_parallel(
     result.results = [outcome.lines[index] for index in sorted(outcome.lines)]
     result.fetched = len(result.results)
     result.error = "; ".join([*outcome.errors, *failed])
-
-
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
-
-
-def _head(raw: bytes) -> bytes:
-    """The message's header section: what the partition reads."""
-    end = _HEADER_END.search(raw)
-    return raw if end is None else raw[: end.start()]
 
 
 # The outcome line of a message stored but not processed (another process held it): it is

@@ -18,13 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from regdesk.channels.forked import Report, intake_workers, shares_run
-from regdesk.channels.partition import intake_partition, intake_shares
+from regdesk.channels.partition import HEADER_END, intake_partition, intake_shares
 from regdesk.desks.models import Desk
 
 # Messages stored in one INSERT and processed in one transaction.
 BATCH = 100
 INFO = mailbox.Maildir.colon + "2,"
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
 
 
 @dataclass
@@ -94,7 +93,7 @@ def _head(file: Path) -> bytes:
         with open(file, "rb") as handle:
             while chunk := handle.read(16_384):
                 data += chunk
-                end = _HEADER_END.search(data)
+                end = HEADER_END.search(data)
                 if end is not None:
                     return data[: end.start()]
                 if len(data) > 262_144:  # no end in sight: this is enough to place it

@@ -31,12 +31,22 @@ Pure: header bytes in, worker indices out; no database.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from email.parser import BytesHeaderParser
 
 from regdesk.channels.parsers._headers import HeaderDecoder, message_ids, raw_value, raw_values
 from regdesk.channels.parsers._mime import RAW_HEADERS
 from regdesk.channels.threading import TOKEN_RE, subject_references
+
+# Where a message's header section ends.
+HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+def header_section(raw: bytes) -> bytes:
+    """A whole message's header section: what the partition reads."""
+    end = HEADER_END.search(raw)
+    return raw if end is None else raw[: end.start()]
 
 
 def _ignore(_note: str) -> None:
