@@ -703,10 +703,11 @@ def intake_warm(*, desk: Desk | None) -> None:
     each inherits it instead of loading it again: the parser, the URLconf (the links in the
     acknowledgements) and the desks' regulations (``desk``'s, or every active desk's). Each
     worker of a benchmark run spent half a second on these, a tenth of its share."""
-    from regdesk.channels.parsers import mail
+    import importlib
+
     from regdesk.notifications.services import links_warm
 
-    del mail  # imported: that is the point
+    importlib.import_module("regdesk.channels.parsers.mail")
     links_warm()
     for item in [desk] if desk is not None else Desk.objects.filter(is_active=True):
         try:
