@@ -20,8 +20,10 @@ the mail is not). Every run starts on a fresh database:
   (phase 2 rescans the seen messages of phase 1, as an import over a live Maildir does);
 * regdesk, IMAP: a private Dovecot on a random port; the corpus is APPENDed (timed apart), then
   ``mailbox_poll`` rounds of --round messages with --workers processes (fetched, stored and
-  processed 100 at a time; with several workers, the round is fetched first to share it out,
-  and the poller flags each batch its workers committed) until nothing is unseen;
+  processed 100 at a time; with several workers, the round is fetched first and handed out a
+  batch at a time, and the poller flags each batch its workers committed) until nothing is
+  unseen. As in ``regdesk mail poll``, the workers are forked at the first poll and kept
+  between polls (an ``IntakePool``);
 * peer: django-helpdesk 2.6.1 ``manage.py get_email`` over a local mail directory, in its own venv
   (.bench/peer-venv, made on the first run) and its own database ``peer_helpdesk_bench``. It
   does not know our reply token or our ticket numbers, so its replies carry its own marker where
@@ -41,6 +43,7 @@ Figures, not a test: nothing here asserts.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import mailbox
 import os
 import random
@@ -566,7 +569,7 @@ class Dovecot(Imap):
         return seconds
 
 
-def _poll_all(mailbox_row: object, limit: int, workers: int) -> tuple[int, int, str]:
+def _poll_all(mailbox_row: object, limit: int, pool: Any) -> tuple[int, int, str]:
     from regdesk.channels.imap import mailbox_poll
 
     fetched = rounds = 0
@@ -574,7 +577,7 @@ def _poll_all(mailbox_row: object, limit: int, workers: int) -> tuple[int, int, 
         result = mailbox_poll(
             mailbox=mailbox_row,  # type: ignore[arg-type]
             limit=limit,
-            workers=workers,
+            pool=pool,
         )
         rounds += 1
         fetched += result.fetched
@@ -583,6 +586,7 @@ def _poll_all(mailbox_row: object, limit: int, workers: int) -> tuple[int, int, 
 
 
 def bench_imap(corpus: Corpus, limit: int, workers: int) -> Run:
+    from regdesk.channels.forked import IntakePool
     from regdesk.channels.imap import mailbox_password_set
     from regdesk.channels.models import Mailbox
 
@@ -596,16 +600,20 @@ def bench_imap(corpus: Corpus, limit: int, workers: int) -> Run:
         )  # fmt: skip
         mailbox_password_set(mailbox=row, password=server.password)
         appended = server.append(requests_render(corpus))
-        started = time.perf_counter()
-        with statements_counted(run):
-            fetched, rounds, error = _poll_all(row, limit, workers)
-        run.phases.append(time.perf_counter() - started)
-        replies = replies_render_regdesk(corpus, _references())
-        appended += server.append(replies)
-        started = time.perf_counter()
-        with statements_counted(run):
-            more, more_rounds, error2 = _poll_all(row, limit, workers)
-        run.phases.append(time.perf_counter() - started)
+        # as `regdesk mail poll` does: the workers are forked at the first poll (timed) and
+        # kept between polls; one process: no pool. The workers count their statements into
+        # the counter they were forked with, so one counter spans both phases (the reading of
+        # the references between them adds one statement).
+        pool = IntakePool(size=workers) if workers > 1 else None
+        with statements_counted(run), pool or contextlib.nullcontext():
+            started = time.perf_counter()
+            fetched, rounds, error = _poll_all(row, limit, pool)
+            run.phases.append(time.perf_counter() - started)
+            replies = replies_render_regdesk(corpus, _references())
+            appended += server.append(replies)
+            started = time.perf_counter()
+            more, more_rounds, error2 = _poll_all(row, limit, pool)
+            run.phases.append(time.perf_counter() - started)
     run.messages, run.seconds = fetched + more, sum(run.phases)
     regdesk_verify(run, corpus)
     run.notes.append(

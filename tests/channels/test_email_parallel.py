@@ -22,6 +22,7 @@ import pytest
 from django.db import connection
 
 from regdesk.channels import email_intake
+from regdesk.channels.forked import IntakePool
 from regdesk.channels.imap import mailbox_poll
 from regdesk.channels.maildir import maildir_import
 from regdesk.channels.models import Inbound
@@ -197,6 +198,40 @@ def test_an_imap_poll_shared_out_to_two_workers(
     mailbox_row.refresh_from_db()
     assert mailbox_row.last_error == ""
     assert mailbox_poll(mailbox=mailbox_row, workers=2).fetched == 0
+
+
+def test_a_pollers_pool_keeps_its_workers_and_replaces_a_dead_one(
+    dovecot: Imap, worker_pids: Path
+) -> None:
+    desk = make_desk("wialon", prefix="WIA")
+    customers(desk)
+    corpus = Corpus()
+    messages = corpus.messages()
+    mailbox_row = _mailbox(dovecot, desk=desk)
+    with IntakePool(size=2) as pool:
+        assert len(messages) == 30
+        for raw in messages[:12]:
+            dovecot.append(raw)
+        first = mailbox_poll(mailbox=mailbox_row, batch=4, pool=pool)
+        workers = set(pool.pids)
+        assert len(workers) == 2
+        assert (first.fetched, first.error) == (12, "")
+        # the next poll is done by the same two processes, forked once
+        for raw in messages[12:20]:
+            dovecot.append(raw)
+        assert mailbox_poll(mailbox=mailbox_row, batch=4, pool=pool).fetched == 8
+        assert set(pool.pids) == workers == pids(worker_pids)
+        # a worker killed between polls is replaced at the next one
+        os.kill(pool.pids[0], signal.SIGKILL)
+        for raw in messages[20:]:
+            dovecot.append(raw)
+        last = mailbox_poll(mailbox=mailbox_row, batch=4, pool=pool)
+        assert last.error == ""
+        assert last.fetched == 10
+        assert len(set(pool.pids) - workers) == 1
+    assert pool.pids == []  # closed: the workers stopped
+    assert_registered_once_and_threaded(corpus)
+    assert all(b"\\Seen" in item for item in dovecot.flags())
 
 
 @pytest.fixture

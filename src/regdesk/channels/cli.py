@@ -5,6 +5,7 @@ Django is set up inside each command (importing this module costs nothing).
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from typing import Annotated
@@ -126,20 +127,24 @@ def mail_poll(
 ) -> None:
     """Poll the enabled IMAP mailboxes (the worker does this on its own every minute)."""
     _setup()
+    from regdesk.channels.forked import IntakePool, intake_workers
     from regdesk.channels.imap import mailboxes_poll
 
-    processes = _workers(workers)
-    while True:
-        for name, result in mailboxes_poll(batch=batch, workers=processes).items():
-            line = f"{name}: {result.fetched} message(s)"
-            if result.error:
-                line += f"; error: {result.error}"
-            typer.echo(line)
-            for item in result.results:
-                typer.echo(f"  {item}")
-        if once:
-            return
-        time.sleep(interval)
+    requested = _workers(workers)
+    processes = intake_workers(workers=requested, messages=requested)  # one on SQLite
+    # the workers are forked once and kept between rounds (one process: none)
+    with IntakePool(size=processes) if processes > 1 else contextlib.nullcontext() as pool:
+        while True:
+            for name, result in mailboxes_poll(batch=batch, workers=1, pool=pool).items():
+                line = f"{name}: {result.fetched} message(s)"
+                if result.error:
+                    line += f"; error: {result.error}"
+                typer.echo(line)
+                for item in result.results:
+                    typer.echo(f"  {item}")
+            if once:
+                return
+            time.sleep(interval)
 
 
 @mail_app.command("lmtp")

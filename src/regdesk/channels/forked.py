@@ -1,37 +1,49 @@
-"""Run the shares of a parallel intake in forked worker processes (see ``partition``).
+"""Worker processes of a parallel intake (see ``partition``): an ``IntakePool``.
 
-Each child is a fork of the caller: it inherits what the caller read (the Maildir listing, the
-mailbox row) and opens its own database connection (the caller closes its own before forking,
-so no connection is shared). A child reports what it finished as it goes, one batch at a time,
-through a pipe, so a child that dies midway still leaves the caller with the outcomes of the
-batches it committed; its other messages stay unseen and the next run takes them. A child that
-fails does not stop the others: the caller gets every child's error once all have finished.
+The pool forks its workers on first use and keeps them until it is closed, so the
+long-running poller (``regdesk mail poll``) forks once, not on every poll: each worker keeps
+its database connection and what it loaded. A child is a fork of the caller: it inherits what
+the caller loaded (``intake_warm``), and opens its own database connection (the caller closes
+its own before forking, so no connection is shared).
+
+``run`` hands the messages out a batch at a time, to whichever worker falls free
+(``partition.Schedule``); a worker stores and processes its batch, commits it, and sends back
+the outcome lines, which the caller gets as they come (an IMAP poller flags the batch then).
+A worker that fails on a batch reports the error and goes on with the next; a worker that
+dies is replaced at the next run. The failed batch's groups are given up for this run: their
+messages stay unseen, and the next run takes them. The caller gets every error at the end.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
+import itertools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from types import TracebackType
 from typing import Any
 
 from django.db import connection, connections
 
+from regdesk.channels.partition import Schedule
+
 logger = logging.getLogger(__name__)
 
 Report = Callable[[list[tuple[int, str]]], None]
-# work(share, report): process the share (message indices, in order), calling report with
-# (index, outcome line) pairs after each committed batch.
-Work = Callable[[list[int], Report], None]
+# A batch's work, as sent to a worker: a module-level function (sent by name) and its keyword
+# arguments; it returns an outcome line per message, in order (None: not stored, skip it).
+Job = tuple[Callable[..., list[str | None]], dict[str, Any]]
 
 
 @dataclass
 class SharesOutcome:
     lines: dict[int, str] = field(default_factory=dict)  # message index -> outcome line
-    errors: list[str] = field(default_factory=list)  # one per worker that did not finish
+    errors: list[str] = field(default_factory=list)  # one per failed batch or dead worker
 
 
 def intake_workers(*, workers: int, messages: int) -> int:
@@ -48,62 +60,166 @@ def intake_workers(*, workers: int, messages: int) -> int:
     return workers
 
 
-def shares_run(
-    *, shares: Sequence[list[int]], work: Work, reported: Report | None = None
-) -> SharesOutcome:
-    """Run ``work`` on each non-empty share in a forked child; wait for all of them.
-    ``reported``, when given, is called here with each batch's lines as they come (the
-    children's batches are committed by then)."""
-    context = get_context("fork")
-    connections.close_all()  # each child opens its own
-    readers: dict[Connection, tuple[int, Any]] = {}
-    for number, share in enumerate(shares):
-        if not share:
-            continue
-        reader, writer = context.Pipe(duplex=False)
-        process = context.Process(
-            target=_child, args=(writer, share, work), name=f"regdesk-intake-{number}"
-        )
-        process.start()
-        writer.close()  # the child holds the only writing end: its death is our EOF
-        readers[reader] = (number, process)
-    outcome = SharesOutcome()
-    finished: set[int] = set()
-    while readers:
-        for ready in wait(list(readers)):
-            assert isinstance(ready, Connection)
-            number, process = readers[ready]
-            try:
-                kind, payload = ready.recv()
-            except (EOFError, OSError):
-                ready.close()
-                del readers[ready]
-                process.join()
-                if number not in finished:
+@dataclass(eq=False)
+class _Worker:
+    number: int
+    process: BaseProcess
+    conn: Connection
+
+
+class IntakePool:
+    """``size`` worker processes, forked on first use; use it as a context manager (closing
+    it stops them). Not for use inside a transaction (``intake_workers``)."""
+
+    def __init__(self, *, size: int) -> None:
+        self.size = max(1, size)
+        self._workers: list[_Worker] = []
+        self._numbers = itertools.count()
+
+    def __enter__(self) -> IntakePool:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def pids(self) -> list[int]:
+        """The workers' process ids (none before the first run)."""
+        return [worker.process.pid for worker in self._workers if worker.process.pid]
+
+    def close(self) -> None:
+        for worker in self._workers:
+            with contextlib.suppress(OSError):
+                worker.conn.send(None)  # stop
+        for worker in self._workers:
+            worker.process.join(timeout=30)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+            worker.conn.close()
+        self._workers = []
+
+    def _fill(self) -> None:
+        """Reap dead workers and fork new ones up to ``size``."""
+        for worker in [w for w in self._workers if not w.process.is_alive()]:
+            self._drop(worker)
+        if len(self._workers) >= self.size:
+            return
+        context = get_context("fork")
+        connections.close_all()  # each child opens its own
+        while len(self._workers) < self.size:
+            number = next(self._numbers)
+            ours, theirs = context.Pipe()
+            process = context.Process(
+                target=_serve, args=(theirs,), name=f"regdesk-intake-{number}", daemon=True
+            )
+            process.start()
+            theirs.close()  # the child holds the other end only: its death is our EOF
+            self._workers.append(_Worker(number, process, ours))
+
+    def _drop(self, worker: _Worker) -> None:
+        worker.conn.close()
+        worker.process.join()
+        self._workers.remove(worker)
+
+    def run(
+        self,
+        *,
+        groups: Sequence[int],
+        batch: int,
+        job: Callable[[list[int]], Job],
+        reported: Report | None = None,
+    ) -> SharesOutcome:
+        """Process messages ``0 … len(groups)-1`` in the workers, a batch at a time (``job``
+        makes a batch's work from its message indices); ``groups``: each message's group
+        (``partition.intake_groups``). ``reported``, when given, is called here with each
+        batch's lines as they come (the batch is committed by then)."""
+        self._fill()
+        schedule = Schedule(groups=groups, batch=batch)
+        outcome = SharesOutcome()
+        idle = list(self._workers)
+        busy: dict[Connection, tuple[_Worker, list[int]]] = {}
+
+        def hand_out() -> None:
+            working = len(idle) + len(busy)
+            for worker in list(idle):
+                indices = schedule.take(worker.number, workers=working)
+                if not indices:
+                    continue
+                try:
+                    worker.conn.send(job(indices))
+                except OSError:  # it died meanwhile: the batch waits for the next run
+                    schedule.done(indices, failed=True)
+                    idle.remove(worker)
+                    self._drop(worker)
+                    outcome.errors.append(f"worker {worker.number} died before its batch")
+                    continue
+                idle.remove(worker)
+                busy[worker.conn] = (worker, indices)
+
+        hand_out()
+        while busy:
+            for ready in wait(list(busy)):
+                assert isinstance(ready, Connection)
+                worker, indices = busy.pop(ready)
+                try:
+                    kind, payload = ready.recv()
+                except (EOFError, OSError):
+                    schedule.done(indices, failed=True)
+                    self._drop(worker)
                     outcome.errors.append(
-                        f"worker {number} stopped midway (exit code {process.exitcode})"
+                        f"worker {worker.number} stopped midway "
+                        f"(exit code {worker.process.exitcode})"
                     )
-                continue
-            if kind == "lines":
-                outcome.lines.update(payload)
-                if reported is not None:
-                    reported(payload)
-            elif kind == "error":
-                finished.add(number)
-                outcome.errors.append(f"worker {number}: {payload}")
-            else:  # done
-                finished.add(number)
-    return outcome
+                    continue
+                if kind == "lines":
+                    schedule.done(indices)
+                    lines = [
+                        (index, line)
+                        for index, line in zip(indices, payload, strict=True)
+                        if line is not None
+                    ]
+                    outcome.lines.update(lines)
+                    if reported is not None:
+                        reported(lines)
+                else:  # error: nothing of the batch committed
+                    schedule.done(indices, failed=True)
+                    outcome.errors.append(f"worker {worker.number}: {payload}")
+                idle.append(worker)
+            hand_out()
+        return outcome
 
 
-def _child(writer: Connection, share: list[int], work: Work) -> None:
+def _serve(conn: Connection) -> None:
+    """A worker: run each job received, send back its lines (or its error), until told to
+    stop or the caller is gone."""
+    gc.freeze()  # what it inherited is never collected here: its pages stay shared
     try:
-        work(share, lambda lines: writer.send(("lines", lines)))
-        writer.send(("done", None))
-    except BaseException as exc:  # reported to the caller, which decides
-        logger.exception("intake worker failed")
-        with contextlib.suppress(OSError):  # the caller is gone: nobody to tell
-            writer.send(("error", f"{type(exc).__name__}: {exc}"))  # its traceback: logged
+        while True:
+            try:
+                received = conn.recv()
+            except (EOFError, OSError):  # the caller is gone
+                return
+            if received is None:
+                return
+            function, kwargs = received
+            try:
+                lines = function(**kwargs)
+            except Exception as exc:  # reported to the caller, which decides
+                logger.exception("intake worker failed")
+                connections.close_all()  # the next batch starts on a fresh connection
+                reply: tuple[str, Any] = ("error", f"{type(exc).__name__}: {exc}")
+            else:
+                reply = ("lines", lines)
+            try:
+                conn.send(reply)
+            except OSError:  # the caller is gone: nobody to tell
+                return
     finally:
         connections.close_all()
-        writer.close()
+        conn.close()

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from regdesk.channels.forked import Report, intake_workers, shares_run
+from regdesk.channels.forked import IntakePool, intake_workers
 from regdesk.channels.models import Inbound, Mailbox
-from regdesk.channels.partition import header_section, intake_partition, intake_shares
+from regdesk.channels.partition import header_section, intake_groups
+from regdesk.desks.models import Desk
 from regdesk.tickets import crypto
 
 logger = logging.getLogger(__name__)
@@ -65,15 +66,22 @@ def _check(response: tuple[str, list[object]], what: str) -> list[object]:
 
 
 def mailbox_poll(
-    *, mailbox: Mailbox, limit: int = 500, batch: int = BATCH, workers: int = 1
+    *,
+    mailbox: Mailbox,
+    limit: int = 500,
+    batch: int = BATCH,
+    workers: int = 1,
+    pool: IntakePool | None = None,
 ) -> PollResult:
     """Import up to ``limit`` unseen messages of one mailbox, ``batch`` at a time.
 
-    With ``workers`` > 1 (PostgreSQL), the messages are fetched, shared out by sender and
-    thread (``partition``), and each share is processed by a forked process; this process
-    flags each batch once its worker reports it committed, and the results come back in the
-    mailbox's order. A worker that fails leaves its unfinished messages unseen for the next
-    poll, and its error in ``error`` (and on the mailbox) once the others finished.
+    With ``workers`` > 1, or a ``pool`` (PostgreSQL), the messages are fetched, grouped by
+    sender and thread (``partition``), and processed a batch at a time by the pool's worker
+    processes (a pool for this poll when none is given; a long-running poller passes its own
+    and keeps its workers between polls). This process flags each batch once its worker
+    reports it committed, and the results come back in the mailbox's order. A batch that fails
+    leaves its messages, and the later mail of its senders and threads, unseen for the next
+    poll, and its error in ``error`` (and on the mailbox) once the rest is done.
     """
     result = PollResult()
     try:
@@ -89,8 +97,13 @@ def mailbox_poll(
         data = _check(client.uid("SEARCH", None, "UNSEEN UNDELETED"), "SEARCH")
         uids = (data[0] or b"").split() if data else []
         uids = uids[:limit]
-        if intake_workers(workers=workers, messages=len(uids)) > 1:
-            _poll_parallel(client, mailbox, uids, batch=batch, workers=workers, result=result)
+        size = pool.size if pool is not None else workers
+        if intake_workers(workers=size, messages=len(uids)) > 1:
+            if pool is not None:
+                _poll_parallel(client, mailbox, uids, batch=batch, pool=pool, result=result)
+            else:
+                with IntakePool(size=size) as own:
+                    _poll_parallel(client, mailbox, uids, batch=batch, pool=own, result=result)
         else:
             step = max(1, batch)
             for start in range(0, len(uids), step):
@@ -116,46 +129,29 @@ def _poll_parallel(
     uids: list[bytes],
     *,
     batch: int,
-    workers: int,
+    pool: IntakePool,
     result: PollResult,
 ) -> None:
-    """Fetch ``uids``, share them out by their headers and process each share in a forked
-    process; this process flags each batch as its worker reports it committed.
+    """Fetch ``uids``, group them by their headers and process them in the pool's workers;
+    this process flags each batch as its worker reports it committed.
 
-    The workers need no IMAP connection of their own: they inherit the fetched messages
-    (``limit`` bounds them), and the flags are stored here while they work. A worker's own
-    login and fetches cost more than its share of the fetch done here (Dovecot's work and the
-    waits), and the parent only waited meanwhile."""
+    The workers need no IMAP connection of their own: each batch's messages are sent to its
+    worker (``limit`` bounds them), and the flags are stored here while they work. A worker's
+    own login and fetches cost more than its share of the fetch done here (Dovecot's work and
+    the waits), and the parent only waited meanwhile."""
     raws: dict[bytes, bytes] = {}
     step = 1000  # UIDs a command (the command line stays well under servers' limits)
     for start in range(0, len(uids), step):
         chunk = b",".join(uids[start : start + step]).decode()
         raws.update(_by_uid(_check(client.uid("FETCH", chunk, "(BODY.PEEK[])"), "FETCH")))
     present = [uid for uid in uids if uid in raws]  # the others were expunged meanwhile
-    workers = min(workers, len(present))
-    if workers < 2:  # one message, or none, left to poll
+    if len(present) < 2:  # one message, or none, left to poll
         for _uid, line in _poll_batch(client, mailbox, present) if present else []:
             result.fetched += 1
             result.results.append(line)
         return
-    assigned = intake_partition(
-        heads=[header_section(raws[uid]) for uid in present], workers=workers
-    )
+    groups = intake_groups(heads=[header_section(raws[uid]) for uid in present])
     source = _source(mailbox)
-
-    def work(share: list[int], report: Report) -> None:
-        from regdesk.channels.email_intake import email_ingest_many
-
-        for start in range(0, len(share), max(1, batch)):
-            indices = share[start : start + max(1, batch)]
-            rows = email_ingest_many(
-                raws=[raws[present[index]] for index in indices],
-                source=source,
-                desk=mailbox.desk,
-                envelope_to=mailbox.address,
-            )
-            report([(index, _line(row)) for index, row in zip(indices, rows, strict=True)])
-
     failed: list[str] = []
 
     def flag(lines: list[tuple[int, str]]) -> None:
@@ -169,13 +165,32 @@ def _poll_parallel(
 
     from regdesk.channels.email_intake import intake_warm
 
-    intake_warm(desk=mailbox.desk)  # loaded once here, not in each worker
-    outcome = shares_run(
-        shares=intake_shares(assigned=assigned, workers=workers), work=work, reported=flag
+    intake_warm(desk=mailbox.desk)  # loaded here, before workers are forked
+    outcome = pool.run(
+        groups=groups,
+        batch=batch,
+        job=lambda indices: (
+            _ingest,
+            {
+                "raws": [raws[present[index]] for index in indices],
+                "source": source,
+                "desk": mailbox.desk,
+                "envelope_to": mailbox.address,
+            },
+        ),
+        reported=flag,
     )
     result.results = [outcome.lines[index] for index in sorted(outcome.lines)]
     result.fetched = len(result.results)
     result.error = "; ".join([*outcome.errors, *failed])
+
+
+def _ingest(*, raws: list[bytes], source: str, desk: Desk | None, envelope_to: str) -> list[str]:
+    """A worker's batch: store and process ``raws``; an outcome line each."""
+    from regdesk.channels.email_intake import email_ingest_many
+
+    rows = email_ingest_many(raws=raws, source=source, desk=desk, envelope_to=envelope_to)
+    return [_line(row) for row in rows]
 
 
 # The outcome line of a message stored but not processed (another process held it): it is
@@ -220,20 +235,18 @@ def _poll_batch(
 ) -> list[tuple[bytes, str]]:
     """Fetch, store, process and then flag one batch of messages; returns the (UID, outcome
     line) of each message fetched."""
-    from regdesk.channels.email_intake import email_ingest_many
-
     fetched = _check(client.uid("FETCH", b",".join(uids).decode(), "(BODY.PEEK[])"), "FETCH")
     by_uid = _by_uid(fetched)
     present = [uid for uid in uids if uid in by_uid]
     if not present:
         return []
-    rows = email_ingest_many(
+    outcomes = _ingest(
         raws=[by_uid[uid] for uid in present],
         source=_source(mailbox),
         desk=mailbox.desk,
         envelope_to=mailbox.address,
     )
-    lines = [(uid, _line(row)) for uid, row in zip(present, rows, strict=True)]
+    lines = list(zip(present, outcomes, strict=True))
     _flag(client, mailbox, [uid for uid, line in lines if line != _UNFINISHED])
     return lines
 
@@ -242,10 +255,13 @@ def _quoted(folder: str) -> str:
     return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def mailboxes_poll(*, batch: int = BATCH, workers: int = 1) -> dict[str, PollResult]:
-    """Poll every enabled mailbox (the periodic task calls this, in one process)."""
+def mailboxes_poll(
+    *, batch: int = BATCH, workers: int = 1, pool: IntakePool | None = None
+) -> dict[str, PollResult]:
+    """Poll every enabled mailbox (the periodic task calls this, in one process; the
+    long-running poller with its ``pool``)."""
     return {
-        str(mailbox): mailbox_poll(mailbox=mailbox, batch=batch, workers=workers)
+        str(mailbox): mailbox_poll(mailbox=mailbox, batch=batch, workers=workers, pool=pool)
         for mailbox in Mailbox.objects.filter(enabled=True, desk__is_active=True).select_related(
             "desk"
         )

@@ -13,12 +13,11 @@ import mailbox
 import os
 import re
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from regdesk.channels.forked import Report, intake_workers, shares_run
-from regdesk.channels.partition import HEADER_END, intake_partition, intake_shares
+from regdesk.channels.forked import IntakePool, intake_workers
+from regdesk.channels.partition import HEADER_END, intake_groups
 from regdesk.desks.models import Desk
 
 # Messages stored in one INSERT and processed in one transaction.
@@ -76,14 +75,11 @@ def _mark_seen(path: Path, entry: _Entry) -> None:
         os.rename(entry.file, path / "cur" / f"{entry.key}{INFO}{flags}")
 
 
-def _read(entries: list[tuple[int, _Entry]]) -> list[tuple[int, _Entry, bytes]]:
-    found = []
-    for index, entry in entries:
-        try:
-            found.append((index, entry, entry.file.read_bytes()))
-        except FileNotFoundError:  # moved since the listing: the next run finds it where it is
-            continue
-    return found
+def _read(file: Path) -> bytes | None:
+    try:
+        return file.read_bytes()
+    except FileNotFoundError:  # moved since the listing: the next run finds it where it is
+        return None
 
 
 def _head(file: Path) -> bytes:
@@ -104,32 +100,25 @@ def _head(file: Path) -> bytes:
 
 
 def _import(
-    *,
-    path: Path,
-    entries: list[tuple[int, _Entry]],
-    desk: Desk | None,
-    envelope_to: str,
-    batch: int,
-    report: Callable[[list[tuple[int, str]]], None],
-) -> None:
-    """Store, process and mark ``entries`` a batch at a time; ``report`` gets each committed
-    batch's (index, outcome line) pairs."""
+    *, path: Path, entries: list[_Entry], desk: Desk | None, envelope_to: str
+) -> list[str | None]:
+    """Store, process and then mark one batch; an outcome line per entry (None: the file was
+    gone)."""
     from regdesk.channels.email_intake import email_ingest_many
 
-    step = max(1, batch)
-    for start in range(0, len(entries), step):
-        chunk = _read(entries[start : start + step])
-        rows = email_ingest_many(
-            raws=[raw for _index, _entry, raw in chunk],
-            source=f"maildir:{path}",
-            desk=desk,
-            envelope_to=envelope_to,
-        )
-        lines = []
-        for (index, entry, _raw), row in zip(chunk, rows, strict=True):
-            lines.append((index, (row.result or row.state) if row else "empty: nothing stored"))
-            _mark_seen(path, entry)
-        report(lines)
+    raws = [_read(entry.file) for entry in entries]
+    found = [(entry, raw) for entry, raw in zip(entries, raws, strict=True) if raw is not None]
+    rows = email_ingest_many(
+        raws=[raw for _entry, raw in found],
+        source=f"maildir:{path}",
+        desk=desk,
+        envelope_to=envelope_to,
+    )
+    lines: dict[str, str] = {}
+    for (entry, _raw), row in zip(found, rows, strict=True):
+        lines[entry.key] = (row.result or row.state) if row else "empty: nothing stored"
+        _mark_seen(path, entry)
+    return [lines.get(entry.key) for entry in entries]
 
 
 def maildir_import(
@@ -143,33 +132,45 @@ def maildir_import(
 ) -> MaildirResult:
     """Import the unseen messages of the Maildir at ``path`` (``new`` and unflagged ``cur``).
 
-    With ``workers`` > 1 (PostgreSQL), the messages are shared out by sender and thread
-    (``partition``) and each share is imported by a forked process; the results come back in
-    the messages' order. A worker that fails leaves its unfinished messages unseen for the next
-    run, and its error in ``error`` once the others finished (in one process, errors raise).
+    With ``workers`` > 1 (PostgreSQL), the messages are grouped by sender and thread
+    (``partition``) and imported a batch at a time by forked processes; the results come back
+    in the messages' order. A batch that fails leaves its messages, and the later mail of their
+    senders and threads, unseen for the next run, and its error in ``error`` once the rest is
+    done (in one process, errors raise).
     """
     entries = _unseen(path)
     if limit is not None:
         entries = entries[:limit]
     result = MaildirResult()
     workers = intake_workers(workers=workers, messages=len(entries))
-    indexed = list(enumerate(entries))
+    step = max(1, batch)
+    found: dict[int, str] = {}
     if workers == 1:
-        found: dict[int, str] = {}
-        _import(path=path, entries=indexed, desk=desk, envelope_to=envelope_to, batch=batch,
-                report=found.update)  # fmt: skip
+        for start in range(0, len(entries), step):
+            chunk = entries[start : start + step]
+            lines = _import(path=path, entries=chunk, desk=desk, envelope_to=envelope_to)
+            for index, line in enumerate(lines, start):
+                if line is not None:
+                    found[index] = line
     else:
-        assigned = intake_partition(heads=[_head(e.file) for e in entries], workers=workers)
-
-        def work(share: list[int], report: Report) -> None:
-            mine = [indexed[index] for index in share]
-            _import(path=path, entries=mine, desk=desk, envelope_to=envelope_to, batch=batch,
-                    report=report)  # fmt: skip
-
         from regdesk.channels.email_intake import intake_warm
 
+        groups = intake_groups(heads=[_head(entry.file) for entry in entries])
         intake_warm(desk=desk)  # loaded once here, not in each worker
-        outcome = shares_run(shares=intake_shares(assigned=assigned, workers=workers), work=work)
+        with IntakePool(size=workers) as pool:
+            outcome = pool.run(
+                groups=groups,
+                batch=step,
+                job=lambda indices: (
+                    _import,
+                    {
+                        "path": path,
+                        "entries": [entries[index] for index in indices],
+                        "desk": desk,
+                        "envelope_to": envelope_to,
+                    },
+                ),
+            )
         found = outcome.lines
         result.error = "; ".join(outcome.errors)
     result.results = [found[index] for index in sorted(found)]

@@ -14,8 +14,9 @@ that share a key, directly or through others, form one group (union-find):
 * every ticket it names: a number in the subject (``[WIA-000123]``) or our reply token in its
   threading headers (valid or not: the signature is checked later, by the handler).
 
-Groups go to the workers largest first, each to the least loaded; within a worker the messages
-keep their original order.
+A worker that falls free takes the next batch of pending messages of groups no other worker
+holds, its own groups first (``Schedule``): a group's messages are processed in their original
+order, one batch after another, and never by two workers at once.
 
 Why a reply can never need a ticket another worker is registering meanwhile: the mail of one
 sender and of one thread is in one group, so a reply threads onto another group's ticket only by
@@ -26,12 +27,13 @@ written after that commit, and its worker reads the committed ticket like any st
 number in a subject that merely looks like one (``[ISO-9001]``) only joins groups: the price of
 a false key is balance, never order.
 
-Pure: header bytes in, worker indices out; no database.
+Pure: header bytes in, groups and batches out; no database.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from email.parser import BytesHeaderParser
 
@@ -86,10 +88,10 @@ def _ticket(prefix: str, number: str | int) -> str:
     return f"{prefix.upper()}-{int(number)}"
 
 
-def intake_partition(*, heads: Sequence[bytes], workers: int) -> list[int]:
-    """The worker (0 … workers-1) of each message, given the messages' headers in order."""
-    count = len(heads)
-    parent = list(range(count))
+def intake_groups(*, heads: Sequence[bytes]) -> list[int]:
+    """The group of each message, given the messages' headers in order: the index of the
+    group's first message (messages that share a key, directly or through others)."""
+    parent = list(range(len(heads)))
 
     def root(index: int) -> int:
         while parent[index] != index:
@@ -105,23 +107,78 @@ def intake_partition(*, heads: Sequence[bytes], workers: int) -> list[int]:
                 a, b = root(index), root(other)
                 if a != b:
                     parent[max(a, b)] = min(a, b)
-    groups: dict[int, list[int]] = {}
-    for index in range(count):
-        groups.setdefault(root(index), []).append(index)
-    loads = [0] * max(1, workers)
-    assigned = [0] * count
-    # largest first, each to the least loaded (ties: the earlier group, the lower worker)
-    for group in sorted(groups.values(), key=lambda members: (-len(members), members[0])):
-        worker = min(range(len(loads)), key=lambda w: (loads[w], w))
-        loads[worker] += len(group)
-        for index in group:
-            assigned[index] = worker
-    return assigned
+    return [root(index) for index in range(len(heads))]
 
 
-def intake_shares(*, assigned: Sequence[int], workers: int) -> list[list[int]]:
-    """Each worker's message indices, in the original order (a worker may get none)."""
-    shares: list[list[int]] = [[] for _ in range(max(1, workers))]
-    for index, worker in enumerate(assigned):
-        shares[worker].append(index)
-    return shares
+class Schedule:
+    """Which messages a worker that falls free takes next: a batch of pending messages of
+    groups no other worker holds, group by group (a group's in their order). A group is held
+    by the worker processing some of its messages until that batch is committed (or failed),
+    so a group's messages are processed one batch after another, in order, and never by two
+    workers at once.
+
+    A worker takes its own groups first (those it took before, then new ones up to an even
+    share of the groups), so its batches keep to about 1/workers of the senders and threads,
+    as a fixed share would, and a batch holds few of them: what a batch looks up once for all
+    the mail of a sender or a ticket is looked up once, not in every batch. When its own run
+    short, it takes over other workers' groups that are not held (what their earlier batches
+    wrote is committed by then): so the workers finish together. Batches shrink towards the
+    end (to a quarter batch). A failed batch's groups are given up: their later messages are
+    not taken (they would come before the failed ones), and stay unseen for the next run.
+
+    Pure: indices in, indices out; the pool (``forked``) does the processes."""
+
+    def __init__(self, *, groups: Sequence[int], batch: int) -> None:
+        self.groups = groups
+        self.batch = max(1, batch)
+        self.pending = list(range(len(groups)))
+        self.held: dict[int, int] = {}  # group -> the worker holding it
+        self.owner: dict[int, int] = {}  # group -> the worker that took it last
+        self.owned: Counter[int] = Counter()  # worker -> how many groups it owns
+        self.count = len(set(groups))
+        self.failed: set[int] = set()
+
+    def take(self, worker: int, *, workers: int) -> list[int]:
+        """The next batch for ``worker`` (empty: nothing it may take now); ``workers``: how
+        many are working, to even out the last batches."""
+        # an even share of what is left, but not below a quarter batch: each batch has a
+        # fixed cost (its reads and writes), which many small ones would pay again and again
+        size = min(self.batch, max(-(-len(self.pending) // max(1, workers)), self.batch // 4))
+        share = -(-self.count // max(1, workers))
+        taken: list[int] = []
+        for steal in (False, True):
+            if len(taken) >= size:
+                break
+            kept: list[int] = []
+            passed: set[int] = set()  # groups with an earlier message left pending
+            for index in self.pending:
+                group = self.groups[index]
+                if group in self.failed:
+                    continue  # given up: stays unseen
+                owner = self.owner.get(group)
+                if (
+                    len(taken) < size
+                    and group not in passed
+                    and self.held.get(group, worker) == worker
+                    and (steal or owner == worker or (owner is None and self.owned[worker] < share))
+                ):
+                    if owner != worker:
+                        self.owner[group] = worker
+                        self.owned[worker] += 1
+                        if owner is not None:
+                            self.owned[owner] -= 1
+                    self.held[group] = worker
+                    taken.append(index)
+                else:
+                    passed.add(group)
+                    kept.append(index)
+            self.pending = kept
+        return sorted(taken)
+
+    def done(self, indices: Sequence[int], *, failed: bool = False) -> None:
+        """A batch taken earlier is committed, or ``failed`` (nothing of it committed)."""
+        for index in indices:
+            group = self.groups[index]
+            self.held.pop(group, None)
+            if failed:
+                self.failed.add(group)
