@@ -28,7 +28,7 @@ from multiprocessing.process import BaseProcess
 from types import TracebackType
 from typing import Any
 
-from django.db import connection, connections
+from django.db import close_old_connections, connection, connections
 
 from regdesk.channels.partition import Schedule
 
@@ -41,7 +41,7 @@ Job = tuple[Callable[..., list[str | None]], dict[str, Any]]
 
 
 @dataclass
-class SharesOutcome:
+class PoolOutcome:
     lines: dict[int, str] = field(default_factory=dict)  # message index -> outcome line
     errors: list[str] = field(default_factory=list)  # one per failed batch or dead worker
 
@@ -134,14 +134,14 @@ class IntakePool:
         batch: int,
         job: Callable[[list[int]], Job],
         reported: Report | None = None,
-    ) -> SharesOutcome:
+    ) -> PoolOutcome:
         """Process messages ``0 … len(groups)-1`` in the workers, a batch at a time (``job``
         makes a batch's work from its message indices); ``groups``: each message's group
         (``partition.intake_groups``). ``reported``, when given, is called here with each
         batch's lines as they come (the batch is committed by then)."""
         self._fill()
         schedule = Schedule(groups=groups, batch=batch)
-        outcome = SharesOutcome()
+        outcome = PoolOutcome()
         idle = list(self._workers)
         busy: dict[Connection, tuple[_Worker, list[int]]] = {}
 
@@ -208,6 +208,9 @@ def _serve(conn: Connection) -> None:
             if received is None:
                 return
             function, kwargs = received
+            # a long-running poller's worker may wait for hours between batches: a connection
+            # the server dropped meanwhile, or past its age, is replaced before the batch
+            close_old_connections()
             try:
                 lines = function(**kwargs)
             except Exception as exc:  # reported to the caller, which decides
