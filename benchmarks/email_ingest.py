@@ -20,8 +20,9 @@ the mail is not). Every run starts on a fresh database:
   (phase 2 rescans the seen messages of phase 1, as an import over a live Maildir does);
 * regdesk, IMAP: a private Dovecot on a random port; the corpus is APPENDed (timed apart), then
   ``mailbox_poll`` rounds of --round messages with --workers processes (fetched, stored and
-  processed 100 at a time; with several workers, the round is fetched first and handed out a
-  batch at a time, and the poller flags each batch its workers committed) until nothing is
+  processed 100 at a time; with several workers, the round is fetched a chunk at a time while
+  the workers process the chunks before, handed out a batch at a time, and the poller flags
+  each batch its workers committed) until nothing is
   unseen. As in ``regdesk mail poll``, the workers are forked at the first poll and kept
   between polls (an ``IntakePool``);
 * peer: django-helpdesk 2.6.1 ``manage.py get_email`` over a local mail directory, in its own venv

@@ -407,3 +407,37 @@ def test_what_every_worker_needs_is_loaded_before_the_fork(
     assert warmed == [os.getpid()]
     assert notifications._link_parts.cache_info().currsize == 2
     assert desk_models._parse.cache_info().currsize == 1
+
+
+def _echo(*, indices: list[int]) -> list[str]:
+    """A batch's work in the pool test below: a line per message, no database."""
+    return [f"done {index}" for index in indices]
+
+
+def test_a_pool_whose_feed_fails_midway_finishes_what_it_handed_out() -> None:
+    heads = [
+        f"From: user{n}@fleet.example\r\nMessage-ID: <m{n}@fleet>\r\n".encode() for n in range(12)
+    ]
+
+    def feed() -> Any:
+        yield heads[:4]
+        yield heads[4:8]
+        raise OSError("the mail server went away")
+
+    reported: list[int] = []
+    with IntakePool(size=2) as pool:
+        with pytest.raises(OSError, match="went away"):
+            pool.run(
+                feed=feed(),
+                batch=2,
+                job=lambda indices: (_echo, {"indices": indices}),
+                reported=lambda lines: reported.extend(index for index, _line in lines),
+            )
+        # what was read before the failure was handed out, and every batch awaited
+        assert sorted(reported) == list(range(8))
+        # so the workers' replies stay in step with their jobs at the next run
+        again = pool.run(
+            feed=iter([heads[:5]]), batch=2, job=lambda indices: (_echo, {"indices": indices})
+        )
+        assert again.lines == {index: f"done {index}" for index in range(5)}
+        assert again.errors == []

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from email.header import Header
 
+import pytest
+
 from regdesk.channels.partition import Schedule, intake_groups, mail_partition_keys
 
 
@@ -86,7 +88,7 @@ def test_a_group_is_taken_in_order_and_by_one_worker_at_a_time() -> None:
         for n in range(60)
     ]
     groups = intake_groups(heads=heads)
-    schedule = Schedule(groups=groups, batch=4)
+    schedule = Schedule(heads=heads, batch=4)
     held: dict[int, int] = {}  # group -> worker, while its batch is out
     order: list[int] = []
     idle, working = [0, 1, 2], []
@@ -120,7 +122,7 @@ def test_the_workers_share_the_load_and_the_last_batches_shrink() -> None:
         for n in range(40)
         for k in range(1 + n % 4)
     ]
-    taken, finished = drain(Schedule(groups=intake_groups(heads=heads), batch=20), workers=2)
+    taken, finished = drain(Schedule(heads=heads, batch=20), workers=2)
     assert sorted(i for _worker, batch in taken for i in batch) == list(range(len(heads)))
     # the two workers finish within a message of each other
     assert abs(finished[0] - finished[1]) <= 1
@@ -135,7 +137,7 @@ def test_each_worker_keeps_to_its_own_senders_until_they_run_short() -> None:
     # would hold one message of each sender
     heads = [head(f"user{n % 20}@fleet.example", f"<m{n}@fleet>") for n in range(200)]
     groups = intake_groups(heads=heads)
-    taken, finished = drain(Schedule(groups=groups, batch=20), workers=2)
+    taken, finished = drain(Schedule(heads=heads, batch=20), workers=2)
     senders = {worker: {groups[i] for w, batch in taken if w == worker for i in batch}
                for worker in (0, 1)}  # fmt: skip
     # each worker takes half of the senders, and a batch draws on its own half only
@@ -153,7 +155,7 @@ def test_a_worker_whose_senders_ran_short_takes_over_anothers() -> None:
         if n < 40 or n % 40 < 20
     ]
     groups = intake_groups(heads=heads)
-    taken, finished = drain(Schedule(groups=groups, batch=20), workers=2)
+    taken, finished = drain(Schedule(heads=heads, batch=20), workers=2)
     assert sorted(i for _worker, batch in taken for i in batch) == list(range(len(heads)))
     first = {groups[i] for worker, batch in taken if worker == 0 for i in batch}
     second = {groups[i] for worker, batch in taken if worker == 1 for i in batch}
@@ -165,7 +167,7 @@ def test_a_worker_whose_senders_ran_short_takes_over_anothers() -> None:
 
 def test_a_failed_batch_gives_up_its_groups() -> None:
     heads = [head(f"user{n % 2}@fleet.example", f"<m{n}@fleet>") for n in range(8)]
-    schedule = Schedule(groups=intake_groups(heads=heads), batch=2)
+    schedule = Schedule(heads=heads, batch=2)
     first = schedule.take(0, workers=1)
     assert first == [0, 1]
     schedule.done([0], failed=True)  # user0's group: the batch holding message 0 failed
@@ -213,3 +215,75 @@ def test_the_sender_is_taken_as_the_parser_takes_it() -> None:
     assert mail_partition_keys(b"") == []
     # unreadable mail stands alone
     assert intake_groups(heads=[b"\x00\x01", b"", b"junk"]) == [0, 1, 2]
+
+
+def test_mail_read_later_that_joins_two_workers_groups_waits_for_both() -> None:
+    # Anna's and Boris's requests are out with two workers when a third message arrives: Carla
+    # answers both threads at once (References to both requests)
+    schedule = Schedule(batch=2)
+    schedule.add(
+        [
+            head("anna@fleet.example", "<a1@fleet>"),
+            head("anna@fleet.example", "<a2@fleet>"),
+            head("boris@fleet.example", "<b1@fleet>"),
+            head("boris@fleet.example", "<b2@fleet>"),
+        ]
+    )
+    assert schedule.take(0, workers=2) == [0, 1]
+    assert schedule.take(1, workers=2) == [2, 3]
+    schedule.add(
+        [
+            head("carla@fleet.example", "<c1@fleet>", references="<a1@fleet> <b1@fleet>"),
+            head("dora@fleet.example", "<d1@fleet>"),
+        ]
+    )
+    schedule.close()
+    # the joining message waits while either of its groups is out; Dora's does not
+    assert schedule.take(2, workers=3) == [5]
+    schedule.done([0, 1])
+    assert schedule.take(0, workers=3) == []  # Boris's batch is still out
+    schedule.done([2, 3])
+    assert schedule.take(1, workers=3) == [4]
+    assert schedule.take(0, workers=3) == []  # nothing left
+
+
+def test_mail_read_after_its_group_failed_is_given_up_too() -> None:
+    schedule = Schedule(batch=2)
+    schedule.add([head("anna@fleet.example", "<a1@fleet>"), head("x@x.example", "<x1@x>")])
+    assert schedule.take(0, workers=1) == [0, 1]
+    schedule.done([0, 1], failed=True)
+    schedule.add([head("anna@fleet.example", "<a2@fleet>"), head("y@y.example", "<y1@y>")])
+    schedule.close()
+    # Anna's next message would come before the failed one: it waits for the next run
+    assert schedule.take(0, workers=1) == [3]
+
+
+def test_groups_read_a_chunk_at_a_time_are_shared_evenly() -> None:
+    # 20 senders in turn, read 40 messages at a time while two workers process: each worker
+    # still keeps to half of the senders
+    heads = [head(f"user{n % 20}@fleet.example", f"<m{n}@fleet>") for n in range(200)]
+    groups = intake_groups(heads=heads)
+    schedule = Schedule(batch=20)
+    schedule.add(heads[:40])
+    taken = [(worker, schedule.take(worker, workers=2)) for worker in (0, 1)]
+    for start in range(40, 200, 40):
+        for _worker, batch in taken[-2:]:
+            schedule.done(batch)
+        schedule.add(heads[start : start + 40])
+        taken += [(worker, schedule.take(worker, workers=2)) for worker in (0, 1)]
+    schedule.close()
+    for _worker, batch in taken[-2:]:
+        schedule.done(batch)
+    rest, _finished = drain(schedule, workers=2)
+    taken += rest
+    assert sorted(i for _worker, batch in taken for i in batch) == list(range(200))
+    senders = {worker: {groups[i] for w, batch in taken if w == worker for i in batch}
+               for worker in (0, 1)}  # fmt: skip
+    assert len(senders[0]) == len(senders[1]) == 10
+    assert not senders[0] & senders[1]
+
+
+def test_nothing_is_added_to_a_closed_schedule() -> None:
+    schedule = Schedule(batch=2, heads=[head("anna@fleet.example", "<a1@fleet>")])
+    with pytest.raises(RuntimeError, match="closed"):
+        schedule.add([head("boris@fleet.example", "<b1@fleet>")])

@@ -6,8 +6,9 @@ its database connection and what it loaded. A child is a fork of the caller: it 
 the caller loaded (``intake_warm``), and opens its own database connection (the caller closes
 its own before forking, so no connection is shared).
 
-``run`` hands the messages out a batch at a time, to whichever worker falls free
-(``partition.Schedule``); a worker stores and processes its batch, commits it, and sends back
+``run`` reads the messages' headers a chunk at a time from a feed (the caller's listing or
+IMAP fetch) while the workers process the chunks before, and hands the messages out a batch at
+a time, to whichever worker falls free (``partition.Schedule``); a worker stores and processes its batch, commits it, and sends back
 the outcome lines, which the caller gets as they come (an IMAP poller flags the batch then).
 A worker that fails on a batch reports the error and goes on with the next; a worker that
 dies is replaced at the next run. The failed batch's groups are given up for this run: their
@@ -20,7 +21,7 @@ import contextlib
 import gc
 import itertools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
@@ -130,20 +131,39 @@ class IntakePool:
     def run(
         self,
         *,
-        groups: Sequence[int],
+        feed: Iterable[Sequence[bytes]],
         batch: int,
         job: Callable[[list[int]], Job],
         reported: Report | None = None,
     ) -> PoolOutcome:
-        """Process messages ``0 … len(groups)-1`` in the workers, a batch at a time (``job``
-        makes a batch's work from its message indices); ``groups``: each message's group
-        (``partition.intake_groups``). ``reported``, when given, is called here with each
-        batch's lines as they come (the batch is committed by then)."""
+        """Process messages in the workers, a batch at a time (``job`` makes a batch's work
+        from its message indices). ``feed`` yields the messages' header sections
+        (``partition.header_section``) a chunk at a time, in their order; message ``i`` is the
+        ``i``-th one fed. The next chunk is read here while the workers process the ones
+        before, so they start on the first chunk. ``reported``, when given, is called here
+        with each batch's lines as they come (the batch is committed by then)."""
         self._fill()
-        schedule = Schedule(groups=groups, batch=batch)
+        schedule = Schedule(batch=batch)
+        chunks = iter(feed)
         outcome = PoolOutcome()
         idle = list(self._workers)
         busy: dict[Connection, tuple[_Worker, list[int]]] = {}
+        failure: list[Exception] = []
+
+        def pull() -> bool:
+            """Add the next chunk to the schedule; False once there is none (or reading it
+            failed: the batches out are still awaited, so that each worker's next reply is
+            to its next job, and the error is raised at the end)."""
+            try:
+                chunk = next(chunks, None)
+            except Exception as exc:
+                failure.append(exc)
+                chunk = None
+            if chunk is None:
+                schedule.close()
+                return False
+            schedule.add(chunk)
+            return True
 
         def hand_out() -> None:
             working = len(idle) + len(busy)
@@ -162,13 +182,20 @@ class IntakePool:
                 idle.remove(worker)
                 busy[worker.conn] = (worker, indices)
 
+        more = pull()
         hand_out()
-        while busy:
-            for ready in wait(list(busy)):
-                assert isinstance(ready, Connection)
-                worker, indices = busy.pop(ready)
+        while busy or more:
+            if more:  # read on, and hand out to whoever fell free meanwhile
+                more = pull()
+                hand_out()
+                ready = wait(list(busy), timeout=0) if busy else []
+            else:
+                ready = wait(list(busy))
+            for conn in ready:
+                assert isinstance(conn, Connection)
+                worker, indices = busy.pop(conn)
                 try:
-                    kind, payload = ready.recv()
+                    kind, payload = conn.recv()
                 except (EOFError, OSError):
                     schedule.done(indices, failed=True)
                     self._drop(worker)
@@ -192,6 +219,8 @@ class IntakePool:
                     outcome.errors.append(f"worker {worker.number}: {payload}")
                 idle.append(worker)
             hand_out()
+        if failure:
+            raise failure[0]
         return outcome
 
 

@@ -14,13 +14,14 @@ import imaplib
 import logging
 import re
 import ssl
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.utils import timezone
 
 from regdesk.channels.forked import IntakePool, intake_workers
 from regdesk.channels.models import Inbound, Mailbox
-from regdesk.channels.partition import header_section, intake_groups
+from regdesk.channels.partition import header_section
 from regdesk.desks.models import Desk
 from regdesk.tickets import crypto
 
@@ -75,9 +76,9 @@ def mailbox_poll(
 ) -> PollResult:
     """Import up to ``limit`` unseen messages of one mailbox, ``batch`` at a time.
 
-    With ``workers`` > 1, or a ``pool`` (PostgreSQL), the messages are fetched, grouped by
-    sender and thread (``partition``), and processed a batch at a time by the pool's worker
-    processes (a pool for this poll when none is given; a long-running poller passes its own
+    With ``workers`` > 1, or a ``pool`` (PostgreSQL), the messages are fetched a chunk at a
+    time, grouped by sender and thread (``partition``) as they come, and processed a batch at
+    a time by the pool's worker processes (a pool for this poll when none is given; a long-running poller passes its own
     and keeps its workers between polls). This process flags each batch once its worker
     reports it committed, and the results come back in the mailbox's order. A batch that fails
     leaves its messages, and the later mail of its senders and threads, unseen for the next
@@ -132,27 +133,29 @@ def _poll_parallel(
     pool: IntakePool,
     result: PollResult,
 ) -> None:
-    """Fetch ``uids``, group them by their headers and process them in the pool's workers;
-    this process flags each batch as its worker reports it committed.
+    """Fetch ``uids`` and process them in the pool's workers; this process flags each batch
+    as its worker reports it committed.
 
-    The workers need no IMAP connection of their own: each batch's messages are sent to its
-    worker (``limit`` bounds them), and the flags are stored here while they work. A worker's
-    own login and fetches cost more than its share of the fetch done here (Dovecot's work and
-    the waits), and the parent only waited meanwhile."""
+    The messages are fetched a chunk at a time (a batch for each worker), and each chunk is
+    grouped by its headers (``partition``) while the workers process the chunks before. The
+    workers need no IMAP connection of their own: each batch's messages are sent to its
+    worker, and the flags are stored here while they work. A worker's own login and fetches
+    cost more than its share of the fetch done here (Dovecot's work and the waits)."""
     raws: dict[bytes, bytes] = {}
-    step = 1000  # UIDs a command (the command line stays well under servers' limits)
-    for start in range(0, len(uids), step):
-        chunk = b",".join(uids[start : start + step]).decode()
-        raws.update(_by_uid(_check(client.uid("FETCH", chunk, "(BODY.PEEK[])"), "FETCH")))
-    present = [uid for uid in uids if uid in raws]  # the others were expunged meanwhile
-    if len(present) < 2:  # one message, or none, left to poll
-        for _uid, line in _poll_batch(client, mailbox, present) if present else []:
-            result.fetched += 1
-            result.results.append(line)
-        return
-    groups = intake_groups(heads=[header_section(raws[uid]) for uid in present])
-    source = _source(mailbox)
+    present: list[bytes] = []  # the messages fetched, in order: the others were expunged
     failed: list[str] = []
+
+    def feed() -> Iterator[list[bytes]]:
+        size = max(1, batch) * pool.size
+        for start in range(0, len(uids), size):
+            chunk = uids[start : start + size]
+            fetched = _by_uid(
+                _check(client.uid("FETCH", b",".join(chunk).decode(), "(BODY.PEEK[])"), "FETCH")
+            )
+            found = [uid for uid in chunk if uid in fetched]
+            raws.update((uid, fetched[uid]) for uid in found)
+            present.extend(found)
+            yield [header_section(fetched[uid]) for uid in found]
 
     def flag(lines: list[tuple[int, str]]) -> None:
         if failed:  # the connection failed: the rest stay unseen, fetched again next poll
@@ -166,8 +169,9 @@ def _poll_parallel(
     from regdesk.channels.email_intake import intake_warm
 
     intake_warm(desk=mailbox.desk)  # loaded here, before workers are forked
+    source = _source(mailbox)
     outcome = pool.run(
-        groups=groups,
+        feed=feed(),
         batch=batch,
         job=lambda indices: (
             _ingest,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from regdesk.channels.forked import IntakePool, intake_workers
-from regdesk.channels.partition import HEADER_END, intake_groups
+from regdesk.channels.partition import HEADER_END
 from regdesk.desks.models import Desk
 
 # Messages stored in one INSERT and processed in one transaction.
@@ -155,11 +155,15 @@ def maildir_import(
     else:
         from regdesk.channels.email_intake import intake_warm
 
-        groups = intake_groups(heads=[_head(entry.file) for entry in entries])
+        size = step * workers  # a batch for each worker, read while the workers process
+        heads = (
+            [_head(entry.file) for entry in entries[start : start + size]]
+            for start in range(0, len(entries), size)
+        )
         intake_warm(desk=desk)  # loaded once here, not in each worker
         with IntakePool(size=workers) as pool:
             outcome = pool.run(
-                groups=groups,
+                feed=heads,
                 batch=step,
                 job=lambda indices: (
                     _import,

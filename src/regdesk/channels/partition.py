@@ -88,63 +88,125 @@ def _ticket(prefix: str, number: str | int) -> str:
     return f"{prefix.upper()}-{int(number)}"
 
 
-def intake_groups(*, heads: Sequence[bytes]) -> list[int]:
-    """The group of each message, given the messages' headers in order: the index of the
-    group's first message (messages that share a key, directly or through others)."""
-    parent = list(range(len(heads)))
+class _Groups:
+    """Messages joined by the keys they share (union-find), as they are added."""
 
-    def root(index: int) -> int:
+    def __init__(self) -> None:
+        self.parent: list[int] = []
+        self.owner: dict[str, int] = {}  # key -> the first message that had it
+
+    def add(self, keys: Sequence[str]) -> list[tuple[int, int]]:
+        """Add a message with ``keys``; returns the pairs of groups (roots) it joined, the
+        surviving one first."""
+        index = len(self.parent)
+        self.parent.append(index)
+        joined: list[tuple[int, int]] = []
+        for key in keys:
+            other = self.owner.setdefault(key, index)
+            if other != index:
+                a, b = self.root(index), self.root(other)
+                if a != b:
+                    keep, gone = min(a, b), max(a, b)
+                    self.parent[gone] = keep
+                    joined.append((keep, gone))
+        return joined
+
+    def root(self, index: int) -> int:
+        parent = self.parent
         while parent[index] != index:
             parent[index] = parent[parent[index]]
             index = parent[index]
         return index
 
-    owner: dict[str, int] = {}
-    for index, head in enumerate(heads):
-        for key in mail_partition_keys(head):
-            other = owner.setdefault(key, index)
-            if other != index:
-                a, b = root(index), root(other)
-                if a != b:
-                    parent[max(a, b)] = min(a, b)
-    return [root(index) for index in range(len(heads))]
+
+def intake_groups(*, heads: Sequence[bytes]) -> list[int]:
+    """The group of each message, given the messages' headers in order: the index of the
+    group's first message (messages that share a key, directly or through others)."""
+    groups = _Groups()
+    for head in heads:
+        groups.add(mail_partition_keys(head))
+    return [groups.root(index) for index in range(len(heads))]
 
 
 class Schedule:
     """Which messages a worker that falls free takes next: a batch of pending messages of
     groups no other worker holds, group by group (a group's in their order). A group is held
-    by the worker processing some of its messages until that batch is committed (or failed),
-    so a group's messages are processed one batch after another, in order, and never by two
-    workers at once.
+    by the workers processing some of its messages until their batches are committed (or
+    failed), so a group's messages are processed one batch after another, in order, and never
+    by two workers at once.
+
+    Messages are added as they are read (``add``, in their order), while the workers process
+    what came before: a message added later may join groups already taken, even groups two
+    workers hold; it is taken only once every earlier message of the joined group is done.
+    ``close`` says no more will come.
 
     A worker takes its own groups first (those it took before, then new ones up to an even
     share of the groups), so its batches keep to about 1/workers of the senders and threads,
     as a fixed share would, and a batch holds few of them: what a batch looks up once for all
     the mail of a sender or a ticket is looked up once, not in every batch. When its own run
     short, it takes over other workers' groups that are not held (what their earlier batches
-    wrote is committed by then): so the workers finish together. Batches shrink towards the
-    end (to a quarter batch). A failed batch's groups are given up: their later messages are
-    not taken (they would come before the failed ones), and stay unseen for the next run.
+    wrote is committed by then): so the workers finish together. Once closed, batches shrink
+    towards the end (to a quarter batch). A failed batch's groups are given up: their later
+    messages are not taken (they would come before the failed ones), and stay unseen for the
+    next run.
 
     Pure: indices in, indices out; the pool (``forked``) does the processes."""
 
-    def __init__(self, *, groups: Sequence[int], batch: int) -> None:
-        self.groups = groups
+    def __init__(self, *, batch: int, heads: Sequence[bytes] | None = None) -> None:
         self.batch = max(1, batch)
-        self.pending = list(range(len(groups)))
-        self.held: dict[int, int] = {}  # group -> the worker holding it
+        self.groups = _Groups()
+        self.pending: list[int] = []
+        self.taken: dict[int, int] = {}  # message -> the worker processing it
         self.owner: dict[int, int] = {}  # group -> the worker that took it last
         self.owned: Counter[int] = Counter()  # worker -> how many groups it owns
-        self.count = len(set(groups))
-        self.failed: set[int] = set()
+        self.count = 0  # groups
+        self.failed: list[int] = []  # messages of failed batches
+        self.closed = False
+        if heads is not None:  # all the messages at once
+            self.add(heads)
+            self.close()
+
+    def add(self, heads: Sequence[bytes]) -> None:
+        """The next messages, by their header sections (``header_section``)."""
+        self.add_keys([mail_partition_keys(head) for head in heads])
+
+    def add_keys(self, keys: Sequence[Sequence[str]]) -> None:
+        """The next messages, by their keys (``mail_partition_keys``)."""
+        if self.closed:
+            raise RuntimeError("no message can be added to a closed schedule")
+        for message_keys in keys:
+            self.pending.append(len(self.groups.parent))
+            self.count += 1
+            for keep, gone in self.groups.add(message_keys):
+                self.count -= 1
+                gone_owner = self.owner.pop(gone, None)
+                if gone_owner is None:
+                    continue
+                if keep in self.owner:  # one of the two owners keeps the joined group
+                    self.owned[gone_owner] -= 1
+                else:
+                    self.owner[keep] = gone_owner
+
+    def close(self) -> None:
+        """No more messages will be added."""
+        self.closed = True
 
     def take(self, worker: int, *, workers: int) -> list[int]:
         """The next batch for ``worker`` (empty: nothing it may take now); ``workers``: how
         many are working, to even out the last batches."""
-        # an even share of what is left, but not below a quarter batch: each batch has a
-        # fixed cost (its reads and writes), which many small ones would pay again and again
-        size = min(self.batch, max(-(-len(self.pending) // max(1, workers)), self.batch // 4))
+        size = self.batch
+        if self.closed:
+            # an even share of what is left, but not below a quarter batch: each batch has a
+            # fixed cost (its reads and writes), which many small ones would pay again and
+            # again
+            size = min(size, max(-(-len(self.pending) // max(1, workers)), self.batch // 4))
         share = -(-self.count // max(1, workers))
+        root = self.groups.root
+        held: dict[int, set[int]] = {}  # group -> the workers holding it
+        for index, holder in self.taken.items():
+            held.setdefault(root(index), set()).add(holder)
+        failed = {root(index) for index in self.failed}
+        mine = {worker}
         taken: list[int] = []
         for steal in (False, True):
             if len(taken) >= size:
@@ -152,14 +214,14 @@ class Schedule:
             kept: list[int] = []
             passed: set[int] = set()  # groups with an earlier message left pending
             for index in self.pending:
-                group = self.groups[index]
-                if group in self.failed:
+                group = root(index)
+                if group in failed:
                     continue  # given up: stays unseen
                 owner = self.owner.get(group)
                 if (
                     len(taken) < size
                     and group not in passed
-                    and self.held.get(group, worker) == worker
+                    and held.get(group, mine) == mine
                     and (steal or owner == worker or (owner is None and self.owned[worker] < share))
                 ):
                     if owner != worker:
@@ -167,7 +229,8 @@ class Schedule:
                         self.owned[worker] += 1
                         if owner is not None:
                             self.owned[owner] -= 1
-                    self.held[group] = worker
+                    held[group] = mine
+                    self.taken[index] = worker
                     taken.append(index)
                 else:
                     passed.add(group)
@@ -178,7 +241,6 @@ class Schedule:
     def done(self, indices: Sequence[int], *, failed: bool = False) -> None:
         """A batch taken earlier is committed, or ``failed`` (nothing of it committed)."""
         for index in indices:
-            group = self.groups[index]
-            self.held.pop(group, None)
-            if failed:
-                self.failed.add(group)
+            self.taken.pop(index, None)
+        if failed:
+            self.failed.extend(indices)
