@@ -8,8 +8,9 @@ its own before forking, so no connection is shared).
 
 ``run`` reads the messages' headers a chunk at a time from a feed (the caller's listing or
 IMAP fetch) while the workers process the chunks before, and hands the messages out a batch at
-a time, to whichever worker falls free (``partition.Schedule``); a worker stores and processes its batch, commits it, and sends back
-the outcome lines, which the caller gets as they come (an IMAP poller flags the batch then).
+a time, to whichever worker falls free (``partition.Schedule``); a worker stores and processes
+its batch, commits it, and sends back the outcome lines, which the caller gets as they come (an
+IMAP poller flags the batch then).
 A worker that fails on a batch reports the error and goes on with the next; a worker that
 dies is replaced at the next run. The failed batch's groups are given up for this run: their
 messages stay unseen, and the next run takes them. The caller gets every error at the end.

@@ -78,11 +78,12 @@ def mailbox_poll(
 
     With ``workers`` > 1, or a ``pool`` (PostgreSQL), the messages are fetched a chunk at a
     time, grouped by sender and thread (``partition``) as they come, and processed a batch at
-    a time by the pool's worker processes (a pool for this poll when none is given; a long-running poller passes its own
-    and keeps its workers between polls). This process flags each batch once its worker
-    reports it committed, and the results come back in the mailbox's order. A batch that fails
-    leaves its messages, and the later mail of its senders and threads, unseen for the next
-    poll, and its error in ``error`` (and on the mailbox) once the rest is done.
+    a time by the pool's worker processes (a pool for this poll when none is given; a
+    long-running poller passes its own and keeps its workers between polls). This process
+    flags each batch once its worker reports it committed, and the results come back in the
+    mailbox's order. A batch that fails leaves its messages, and the later mail of its senders
+    and threads, unseen for the next poll, and its error in ``error`` (and on the mailbox) once
+    the rest is done.
     """
     result = PollResult()
     try:
