@@ -142,23 +142,24 @@ class IntakePool:
         (``partition.header_section``) a chunk at a time, in their order; message ``i`` is the
         ``i``-th one fed. The next chunk is read here while the workers process the ones
         before, so they start on the first chunk. ``reported``, when given, is called here
-        with each batch's lines as they come (the batch is committed by then)."""
+        with each batch's lines as they come (the batch is committed by then). A feed that
+        raises ends the reading, not the run (``pull``)."""
         self._fill()
         schedule = Schedule(batch=batch)
         chunks = iter(feed)
         outcome = PoolOutcome()
         idle = list(self._workers)
         busy: dict[Connection, tuple[_Worker, list[int]]] = {}
-        failure: list[Exception] = []
 
         def pull() -> bool:
-            """Add the next chunk to the schedule; False once there is none (or reading it
-            failed: the batches out are still awaited, so that each worker's next reply is
-            to its next job, and the error is raised at the end)."""
+            """Add the next chunk to the schedule; False once there is none. When reading
+            fails (an IMAP connection dropped), what was read is still processed, and the
+            error is one of the run's: the rest stays unseen for the next run."""
             try:
                 chunk = next(chunks, None)
             except Exception as exc:
-                failure.append(exc)
+                logger.exception("reading the mail for the intake workers failed")
+                outcome.errors.append(f"reading the mail: {type(exc).__name__}: {exc}")
                 chunk = None
             if chunk is None:
                 schedule.close()
@@ -220,8 +221,6 @@ class IntakePool:
                     outcome.errors.append(f"worker {worker.number}: {payload}")
                 idle.append(worker)
             hand_out()
-        if failure:
-            raise failure[0]
         return outcome
 
 
