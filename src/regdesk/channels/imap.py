@@ -149,14 +149,10 @@ def _poll_parallel(
     def feed() -> Iterator[list[bytes]]:
         size = max(1, batch) * pool.size
         for start in range(0, len(uids), size):
-            chunk = uids[start : start + size]
-            fetched = _by_uid(
-                _check(client.uid("FETCH", b",".join(chunk).decode(), "(BODY.PEEK[])"), "FETCH")
-            )
-            found = [uid for uid in chunk if uid in fetched]
-            raws.update((uid, fetched[uid]) for uid in found)
-            present.extend(found)
-            yield [header_section(fetched[uid]) for uid in found]
+            fetched = _fetch(client, uids[start : start + size])
+            raws.update(fetched)
+            present.extend(uid for uid, _raw in fetched)
+            yield [header_section(raw) for _uid, raw in fetched]
 
     def flag(lines: list[tuple[int, str]]) -> None:
         if failed:  # the connection failed: the rest stay unseen, fetched again next poll
@@ -224,15 +220,17 @@ def _flag(client: imaplib.IMAP4, mailbox: Mailbox, uids: list[bytes]) -> None:
     _check(client.uid("STORE", b",".join(uids).decode(), "+FLAGS.SILENT", f"({flag})"), "STORE")
 
 
-def _by_uid(fetched: list[object]) -> dict[bytes, bytes]:
-    """The literal of each message of a FETCH response, by UID."""
+def _fetch(client: imaplib.IMAP4, uids: list[bytes]) -> list[tuple[bytes, bytes]]:
+    """Fetch ``uids`` without marking them seen: (UID, bytes) of each message still there, in
+    the order of ``uids`` (the others were expunged meanwhile)."""
+    response = _check(client.uid("FETCH", b",".join(uids).decode(), "(BODY.PEEK[])"), "FETCH")
     found: dict[bytes, bytes] = {}
-    for part in fetched:
+    for part in response:
         if isinstance(part, tuple) and isinstance(part[1], bytes):
             uid = _UID.search(part[0])
             if uid is not None:
                 found[uid.group(1)] = part[1]
-    return found
+    return [(uid, found[uid]) for uid in uids if uid in found]
 
 
 def _poll_batch(
@@ -240,18 +238,16 @@ def _poll_batch(
 ) -> list[tuple[bytes, str]]:
     """Fetch, store, process and then flag one batch of messages; returns the (UID, outcome
     line) of each message fetched."""
-    fetched = _check(client.uid("FETCH", b",".join(uids).decode(), "(BODY.PEEK[])"), "FETCH")
-    by_uid = _by_uid(fetched)
-    present = [uid for uid in uids if uid in by_uid]
-    if not present:
+    fetched = _fetch(client, uids)
+    if not fetched:
         return []
     outcomes = _ingest(
-        raws=[by_uid[uid] for uid in present],
+        raws=[raw for _uid, raw in fetched],
         source=_source(mailbox),
         desk=mailbox.desk,
         envelope_to=mailbox.address,
     )
-    lines = list(zip(present, outcomes, strict=True))
+    lines = [(uid, line) for (uid, _raw), line in zip(fetched, outcomes, strict=True)]
     _flag(client, mailbox, [uid for uid, line in lines if line != _UNFINISHED])
     return lines
 

@@ -168,16 +168,12 @@ class Schedule:
 
     def add(self, heads: Sequence[bytes]) -> None:
         """The next messages, by their header sections (``header_section``)."""
-        self.add_keys([mail_partition_keys(head) for head in heads])
-
-    def add_keys(self, keys: Sequence[Sequence[str]]) -> None:
-        """The next messages, by their keys (``mail_partition_keys``)."""
         if self.closed:
             raise RuntimeError("no message can be added to a closed schedule")
-        for message_keys in keys:
+        for head in heads:
             self.pending.append(len(self.groups.parent))
             self.count += 1
-            for keep, gone in self.groups.add(message_keys):
+            for keep, gone in self.groups.add(mail_partition_keys(head)):
                 self.count -= 1
                 gone_owner = self.owner.pop(gone, None)
                 if gone_owner is None:
